@@ -1,0 +1,6 @@
+//! (being written)
+use crate::AppState;
+use axum::Router;
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,63 @@
+//! What every handler can reach: the store, the supervisor, host facts, metrics, settings.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use kordon_host::SystemSampler;
+use kordon_store::Store;
+use kordon_supervisor::Supervisor;
+
+use crate::metrics::Metrics;
+
+/// API settings that come from kordon's configuration.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Where the API listens: proxy profiles may not take this port.
+    pub listen: SocketAddr,
+    /// Other ports kordon itself listens on (DNS and the like), also off limits to proxies.
+    pub reserved_ports: Vec<u16>,
+    /// Client networks allowed to read `/metrics` without a key.
+    pub metrics_allow: Vec<IpNet>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            reserved_ports: Vec::new(),
+            metrics_allow: vec![
+                "127.0.0.0/8".parse().expect("valid literal"),
+                "::1/128".parse().expect("valid literal"),
+            ],
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Ports a proxy profile may not listen on because kordon already does.
+    pub fn is_reserved_port(&self, port: u16) -> bool {
+        self.listen.port() == port || self.reserved_ports.contains(&port)
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub supervisor: Supervisor,
+    pub system: Arc<SystemSampler>,
+    pub metrics: Arc<Metrics>,
+    pub config: Arc<ApiConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Store, supervisor: Supervisor, config: ApiConfig) -> Self {
+        Self {
+            store,
+            supervisor,
+            system: Arc::new(SystemSampler::new()),
+            metrics: Arc::new(Metrics::new()),
+            config: Arc::new(config),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! kordon's store: one SQLite database (WAL mode) behind `sqlx`, its migrations, the seeded
+//! catalogues, one repository module per kind of object, and the change events other planes
+//! rebuild their snapshots from.
+//!
+//! Every read that a non-superuser can trigger takes a [`Scope`], and the scope is applied in
+//! SQL, so isolation between panel users does not depend on handlers remembering a check.
+
+pub mod catalog;
+pub mod error;
+pub mod events;
+pub mod history;
+pub mod listing;
+pub mod ports;
+pub mod proxies;
+pub mod proxy_ips;
+pub mod proxy_logins;
+pub mod site_lists;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub use error::StoreError;
+pub use events::Change;
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who a query is for: everything (superusers, the planes themselves) or what one panel user
+/// has been delegated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    User(i64),
+}
+
+/// The shared handle: a connection pool and the change-event sender. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    events: events::Events,
+}
+
+impl Store {
+    /// Opens (creating if needed) `kordon.db` in `data_dir`, applies migrations and seeds the
+    /// catalogues.
+    pub async fn open_dir(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("kordon.db"))
+            .create_if_missing(true);
+        Self::open_with(options, 8).await
+    }
+
+    /// Opens a database by `sqlite:` URL (tests use `sqlite::memory:`).
+    pub async fn open_url(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
+        // An in-memory database lives per connection: keep exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        Self::open_with(options, max).await
+    }
+
+    async fn open_with(options: SqliteConnectOptions, max_connections: u32) -> Result<Self> {
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            // Keep the page cache small: resident memory is a budget (see BENCHMARKS.md).
+            .pragma("cache_size", "-8000")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        let store = Self {
+            pool,
+            events: events::Events::new(),
+        };
+        catalog::seed(&store).await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Subscribes to change events (emitted after each committed write).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.events.subscribe()
+    }
+
+    pub(crate) fn emit(&self, change: Change) {
+        self.events.emit(change);
+    }
+
+    /// Housekeeping: folds the WAL back into the database and refreshes planner statistics.
+    pub async fn maintain(&self) -> Result<()> {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Current unix time in seconds.
+pub fn now() -> i64 {
+    kordon_model::rutime::now()
+}

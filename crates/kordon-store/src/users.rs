@@ -1,0 +1,398 @@
+//! Panel users, their argon2 password hashes and their API keys.
+//!
+//! A key is 40 hex characters (as Django REST Framework's `Token`); only its SHA-256 is stored,
+//! so a stolen database does not hand out sessions. Deactivating or deleting a user removes all
+//! of their keys in the same transaction.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use kordon_model::filter::Page;
+
+use crate::listing::{self, SortColumn};
+use crate::{now, Change, Result, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub phone: Option<String>,
+    pub timezone: String,
+    pub date_joined: i64,
+}
+
+/// Fields of a user as the API writes them. `password` is `None` on edits that keep it.
+#[derive(Debug, Clone)]
+pub struct UserFields {
+    pub username: String,
+    pub password: Option<String>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub phone: Option<String>,
+    pub timezone: String,
+}
+
+const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_staff, is_active, \
+     is_superuser, phone, timezone, date_joined";
+
+pub const USER_SORTS: &[SortColumn] = &[
+    SortColumn {
+        field: "id",
+        sql: "id",
+    },
+    SortColumn {
+        field: "username",
+        sql: "username",
+    },
+    SortColumn {
+        field: "email",
+        sql: "email",
+    },
+    SortColumn {
+        field: "date_joined",
+        sql: "date_joined",
+    },
+    SortColumn {
+        field: "is_active",
+        sql: "is_active",
+    },
+];
+
+/// Hashes a password with argon2id off the async runtime (it is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| StoreError::Hash(e.to_string()))
+    })
+    .await
+    .map_err(|e| StoreError::Hash(e.to_string()))?
+}
+
+async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn token_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new random 40-hex key.
+pub fn new_key() -> String {
+    let mut bytes = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Store {
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User> {
+        sqlx::query_as::<_, User>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound { what: "user", id })
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as::<_, User>(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE username = ?"
+        ))
+        .bind(username)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Ids among `ids` that name no user.
+    pub async fn missing_users(&self, ids: &[i64]) -> Result<Vec<i64>> {
+        let mut missing = Vec::new();
+        for id in ids {
+            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+            if found.is_none() {
+                missing.push(*id);
+            }
+        }
+        Ok(missing)
+    }
+
+    async fn check_unique(&self, fields: &UserFields, except: Option<i64>) -> Result<()> {
+        let except = except.unwrap_or(0);
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE username = ? AND id != ?")
+                .bind(&fields.username)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::conflict(
+                "username",
+                "A user with that username already exists.",
+            ));
+        }
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?) AND id != ?")
+                .bind(&fields.email)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            return Err(StoreError::conflict(
+                "email",
+                "A user with that email already exists.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a user; `fields.password` must be set.
+    pub async fn create_user(&self, fields: &UserFields) -> Result<User> {
+        self.check_unique(fields, None).await?;
+        let password = fields
+            .password
+            .clone()
+            .ok_or_else(|| StoreError::conflict("password", "This field is required."))?;
+        let hash = hash_password(password).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (username, password_hash, email, first_name, last_name, \
+             is_staff, is_active, is_superuser, phone, timezone, date_joined) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&fields.username)
+        .bind(hash)
+        .bind(&fields.email)
+        .bind(&fields.first_name)
+        .bind(&fields.last_name)
+        .bind(fields.is_superuser)
+        .bind(fields.is_active)
+        .bind(fields.is_superuser)
+        .bind(&fields.phone)
+        .bind(&fields.timezone)
+        .bind(now())
+        .fetch_one(self.pool())
+        .await?;
+        self.emit(Change::Users);
+        self.user(id).await
+    }
+
+    /// Saves an edit. The superuser flag is kept as it is (it is not an API field); a
+    /// deactivated user loses every key.
+    pub async fn update_user(&self, id: i64, fields: &UserFields) -> Result<User> {
+        self.user(id).await?;
+        self.check_unique(fields, Some(id)).await?;
+        let hash = match &fields.password {
+            Some(password) => Some(hash_password(password.clone()).await?),
+            None => None,
+        };
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE users SET username = ?, email = ?, first_name = ?, last_name = ?, \
+             is_active = ?, phone = ?, timezone = ?, \
+             password_hash = coalesce(?, password_hash) WHERE id = ?",
+        )
+        .bind(&fields.username)
+        .bind(&fields.email)
+        .bind(&fields.first_name)
+        .bind(&fields.last_name)
+        .bind(fields.is_active)
+        .bind(&fields.phone)
+        .bind(&fields.timezone)
+        .bind(hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if !fields.is_active {
+            sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.emit(Change::Users);
+        self.user(id).await
+    }
+
+    pub async fn list_users(&self, page: &Page) -> Result<(i64, Vec<User>)> {
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(self.pool())
+            .await?;
+        let mut query: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {USER_COLUMNS} FROM users WHERE 1=1"));
+        listing::push_page(&mut query, page, USER_SORTS, "id");
+        let users = query
+            .build_query_as::<User>()
+            .fetch_all(self.pool())
+            .await?;
+        Ok((total, users))
+    }
+
+    /// Activates or deactivates users; all of them exist or nothing changes.
+    pub async fn set_users_active(&self, ids: &[i64], active: bool) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            let done = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
+                .bind(active)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: "user",
+                    id: *id,
+                });
+            }
+            if !active {
+                sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.emit(Change::Users);
+        Ok(())
+    }
+
+    /// Deletes users with their keys and delegations; all of them exist or nothing changes.
+    /// Proxy logins, IPs and site lists they created stay, owned by nobody (superusers only).
+    pub async fn delete_users(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for id in ids {
+            let done = sqlx::query("DELETE FROM users WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound {
+                    what: "user",
+                    id: *id,
+                });
+            }
+        }
+        tx.commit().await?;
+        self.emit(Change::Users);
+        self.emit(Change::Ports);
+        Ok(())
+    }
+
+    /// Active superusers other than those in `except`.
+    pub async fn other_active_superusers(&self, except: &[i64]) -> Result<i64> {
+        let rows = sqlx::query("SELECT id FROM users WHERE is_superuser = 1 AND is_active = 1")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .filter(|row| !except.contains(&row.get::<i64, _>("id")))
+            .count() as i64)
+    }
+
+    /// Replaces a user's password and revokes their keys (recovery).
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        let user = self
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| StoreError::conflict("username", format!("No user \"{username}\".")))?;
+        let hash = hash_password(password.to_string()).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
+            .bind(user.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The active user with these credentials. A missing user costs a hash too, so timing does
+    /// not tell which user names exist.
+    pub async fn check_credentials(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, password_hash, is_active FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else {
+            let _ = hash_password(password.to_string()).await;
+            return Ok(None);
+        };
+        let hash: String = row.get("password_hash");
+        if !verify_password(password.to_string(), hash).await {
+            return Ok(None);
+        }
+        if !row.get::<bool, _>("is_active") {
+            return Ok(None);
+        }
+        Ok(Some(self.user(row.get("id")).await?))
+    }
+
+    /// Issues a new API key for the user and returns it (the only time it is visible).
+    pub async fn issue_key(&self, user_id: i64) -> Result<String> {
+        let key = new_key();
+        sqlx::query("INSERT INTO auth_tokens (key_hash, user_id, created) VALUES (?, ?, ?)")
+            .bind(token_hash(&key))
+            .bind(user_id)
+            .bind(now())
+            .execute(self.pool())
+            .await?;
+        Ok(key)
+    }
+
+    /// The active user holding this key, if any.
+    pub async fn user_by_key(&self, key: &str) -> Result<Option<User>> {
+        Ok(sqlx::query_as::<_, User>(&format!(
+            "SELECT {} FROM users u JOIN auth_tokens t ON t.user_id = u.id \
+             WHERE t.key_hash = ? AND u.is_active = 1",
+            USER_COLUMNS
+                .split(", ")
+                .map(|c| format!("u.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .bind(token_hash(key))
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Revokes one key.
+    pub async fn revoke_key(&self, key: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM auth_tokens WHERE key_hash = ?")
+            .bind(token_hash(key))
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
