@@ -61,6 +61,11 @@ pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, ApiError
     }
     let content_type = content_type.unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("application/x-www-form-urlencoded") {
+        // `curl -d '{"a":1}'` labels a JSON body as a form: a body that parses as a JSON
+        // object or array is taken as JSON whatever the label says.
+        if let Ok(value @ (Value::Object(_) | Value::Array(_))) = serde_json::from_slice(bytes) {
+            return Ok(value);
+        }
         return form_to_json(bytes);
     }
     match serde_json::from_slice::<Value>(bytes) {
@@ -113,6 +118,10 @@ mod tests {
             json!({"id": ["1", "2"], "name": "x"})
         );
         assert_eq!(parse(None, b"id[]=3").unwrap(), json!({"id": ["3"]}));
+        assert_eq!(
+            parse(Some("application/x-www-form-urlencoded"), b"{\"a\": 1}").unwrap(),
+            json!({"a": 1})
+        );
         assert!(parse(Some("application/json"), b"{bad").is_err());
         assert!(parse(None, b"{bad").is_err());
     }

@@ -1,0 +1,68 @@
+//! Command line of the `kordon` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "kordon", version, about = "Self-hosted network-edge server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand that opens the store shares. Each also reads a `KORDON_*`
+/// environment variable and the TOML file; the flag wins.
+#[derive(Debug, Clone, Args, Default)]
+pub struct CommonArgs {
+    /// TOML configuration file [env: KORDON_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded database [env: KORDON_DATA_DIR] [default: ./kordon-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: API, services, planes.
+    Serve {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Address of the API [env: KORDON_LISTEN] [default: 0.0.0.0:8000]
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<SocketAddr>,
+    },
+    /// Account recovery and set-up without the API.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create a panel user (a superuser with --superuser).
+    CreateUser {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        username: String,
+        /// E-mail address [default: <username>@localhost.localdomain]
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        superuser: bool,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Replace a user's password (read from standard input) and revoke their keys.
+    SetPassword {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[arg(long)]
+        username: String,
+    },
+}

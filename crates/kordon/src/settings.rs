@@ -1,0 +1,244 @@
+//! Settings: built-in defaults, overridden by the TOML file, overridden by `KORDON_*`
+//! environment variables, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::cli::CommonArgs;
+
+/// Every setting with its final value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `tracing` filter, e.g. `info` or `kordon=debug,info`.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Networks that may read `/metrics` without a key.
+    pub metrics_allow: Vec<IpNet>,
+    /// Seconds between store housekeeping runs (the `high` service).
+    pub housekeeping_interval: u64,
+    /// First superuser, created only when the store has no user.
+    pub admin_username: String,
+    pub admin_password: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./kordon-data"),
+            listen: SocketAddr::from(([0, 0, 0, 0], 8000)),
+            log: "info".into(),
+            log_format: "text".into(),
+            metrics_allow: vec![
+                "127.0.0.0/8".parse().expect("literal"),
+                "::1/128".parse().expect("literal"),
+            ],
+            housekeeping_interval: 600,
+            admin_username: "admin".into(),
+            admin_password: None,
+        }
+    }
+}
+
+/// The TOML file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    log: Option<String>,
+    log_format: Option<String>,
+    metrics_allow: Option<Vec<IpNet>>,
+    housekeeping_interval: Option<u64>,
+    admin_username: Option<String>,
+    admin_password: Option<String>,
+}
+
+/// Where settings come from besides the flags: the process environment in production, a map in
+/// tests.
+pub trait Env {
+    fn var(&self, key: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(env: &dyn Env, key: &str) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match env.var(key) {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<T>()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("{key}={text:?}: {e}")),
+    }
+}
+
+impl Settings {
+    pub fn load(common: &CommonArgs, listen: Option<SocketAddr>, env: &dyn Env) -> Result<Self> {
+        let mut settings = Settings::default();
+        let config_path = common
+            .config
+            .clone()
+            .or_else(|| env.var("KORDON_CONFIG").map(PathBuf::from));
+        if let Some(path) = config_path {
+            settings.apply_file(&path)?;
+        }
+        settings.apply_env(env)?;
+        if let Some(dir) = &common.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        if let Some(listen) = listen {
+            settings.listen = listen;
+        }
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn apply_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        let file: FileSettings = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        macro_rules! take {
+            ($($field:ident),*) => { $(if let Some(v) = file.$field { self.$field = v; })* };
+        }
+        take!(
+            data_dir,
+            listen,
+            log,
+            log_format,
+            metrics_allow,
+            housekeeping_interval,
+            admin_username
+        );
+        if file.admin_password.is_some() {
+            self.admin_password = file.admin_password;
+        }
+        Ok(())
+    }
+
+    fn apply_env(&mut self, env: &dyn Env) -> Result<()> {
+        if let Some(v) = parse_env(env, "KORDON_DATA_DIR")? {
+            self.data_dir = v;
+        }
+        if let Some(v) = parse_env(env, "KORDON_LISTEN")? {
+            self.listen = v;
+        }
+        if let Some(v) = env.var("KORDON_LOG") {
+            self.log = v;
+        }
+        if let Some(v) = env.var("KORDON_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(text) = env.var("KORDON_METRICS_ALLOW") {
+            self.metrics_allow = text
+                .split(',')
+                .map(|part| part.trim().parse::<IpNet>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow::anyhow!("KORDON_METRICS_ALLOW={text:?}: {e}"))?;
+        }
+        if let Some(v) = parse_env(env, "KORDON_HOUSEKEEPING_INTERVAL")? {
+            self.housekeeping_interval = v;
+        }
+        if let Some(v) = env.var("KORDON_ADMIN_USERNAME") {
+            self.admin_username = v;
+        }
+        if let Some(v) = env.var("KORDON_ADMIN_PASSWORD") {
+            self.admin_password = Some(v);
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<()> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!(
+                "log_format must be \"text\" or \"json\", not {:?}",
+                self.log_format
+            );
+        }
+        if self.housekeeping_interval == 0 {
+            bail!("housekeeping_interval must be at least 1 second");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, &'static str>);
+
+    impl Env for MapEnv {
+        fn var(&self, key: &str) -> Option<String> {
+            self.0.get(key).map(|v| v.to_string())
+        }
+    }
+
+    #[test]
+    fn defaults_file_env_flags_in_that_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kordon.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from/file\"\nlog = \"debug\"\n",
+        )
+        .unwrap();
+        let env = MapEnv(HashMap::from([
+            ("KORDON_DATA_DIR", "/from/env"),
+            ("KORDON_HOUSEKEEPING_INTERVAL", "30"),
+        ]));
+        let common = CommonArgs {
+            config: Some(file),
+            data_dir: None,
+        };
+        let settings = Settings::load(&common, None, &env).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(settings.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(settings.log, "debug");
+        assert_eq!(settings.housekeeping_interval, 30);
+
+        let flagged = Settings::load(
+            &CommonArgs {
+                data_dir: Some("/from/flag".into()),
+                ..common
+            },
+            Some("127.0.0.1:1".parse().unwrap()),
+            &env,
+        )
+        .unwrap();
+        assert_eq!(flagged.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(flagged.listen.port(), 1);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let env = MapEnv(HashMap::from([("KORDON_LISTEN", "nowhere")]));
+        let error = Settings::load(&CommonArgs::default(), None, &env).unwrap_err();
+        assert!(error.to_string().contains("KORDON_LISTEN"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("k.toml");
+        std::fs::write(&file, "lisen = \"x\"").unwrap();
+        let common = CommonArgs {
+            config: Some(file),
+            data_dir: None,
+        };
+        let error = Settings::load(&common, None, &MapEnv(HashMap::new())).unwrap_err();
+        assert!(format!("{error:#}").contains("lisen"), "{error:#}");
+    }
+}
