@@ -35,7 +35,12 @@ fn start(data_dir: &Path, envs: &[(&str, &str)]) -> Running {
     let port = free_port();
     let mut command = kordon();
     command
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("KORDON_LOG_FORMAT", "json")
         .stdout(Stdio::null())
@@ -70,7 +75,10 @@ impl Running {
     /// SIGTERM, then the exit status must be success within a few seconds.
     fn terminate(mut self) -> Vec<String> {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -162,7 +170,10 @@ async fn admin_from_environment_and_recovery_commands() {
             ("KORDON_ADMIN_PASSWORD", "chief12345"),
         ],
     );
-    let key = server.login("chief", "chief12345").await.expect("env admin");
+    let key = server
+        .login("chief", "chief12345")
+        .await
+        .expect("env admin");
     server.terminate();
 
     // set-password reads the new password from stdin and revokes keys.
@@ -182,7 +193,13 @@ async fn admin_from_environment_and_recovery_commands() {
     assert!(child.wait().unwrap().success());
 
     let output = kordon()
-        .args(["admin", "create-user", "--username", "operator2", "--data-dir"])
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "operator2",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -209,7 +226,10 @@ async fn admin_from_environment_and_recovery_commands() {
     let reply = server
         .call("/api/auth/logout/", Some(&key), json!({}))
         .await;
-    assert_eq!(reply["detail"], "Invalid token.", "old key revoked: {reply}");
+    assert_eq!(
+        reply["detail"], "Invalid token.",
+        "old key revoked: {reply}"
+    );
     server.terminate();
 }
 
