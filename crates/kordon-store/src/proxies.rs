@@ -753,7 +753,7 @@ pub(crate) async fn delete_owned(
             continue;
         }
         let mut shown = Vec::new();
-        let mut hidden = 0;
+        let mut hidden = 0usize;
         for (proxy_id, port_id) in users {
             if visible_port(&mut tx, scope, port_id).await? {
                 shown.push(proxy_id.to_string());
@@ -761,20 +761,27 @@ pub(crate) async fn delete_owned(
                 hidden += 1;
             }
         }
-        let mut message = format!("The {} {id} is used by proxy profile", kind.what);
-        if !shown.is_empty() {
-            message.push_str(&format!(
-                "{} {}",
-                if shown.len() > 1 { "s" } else { "" },
-                shown.join(", ")
-            ));
-            if hidden > 0 {
-                message.push_str(&format!(" and {hidden} on ports not delegated to you"));
-            }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let message = if shown.is_empty() {
+            format!(
+                "The {} {id} is used by {hidden} proxy profile{} on ports not delegated to \
+                 you; ask an administrator to remove it from them first.",
+                kind.what,
+                plural(hidden)
+            )
         } else {
-            message.push_str(&format!("s on ports not delegated to you ({hidden})"));
-        }
-        message.push_str("; remove it from them first.");
+            let more = if hidden > 0 {
+                format!(" and {hidden} more on ports not delegated to you")
+            } else {
+                String::new()
+            };
+            format!(
+                "The {} {id} is used by proxy profile{} {}{more}; remove it from them first.",
+                kind.what,
+                plural(shown.len()),
+                shown.join(", ")
+            )
+        };
         errors.add("id", message);
     }
     if !errors.is_empty() {
