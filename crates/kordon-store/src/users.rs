@@ -44,6 +44,9 @@ pub struct UserFields {
     pub timezone: String,
 }
 
+pub const MSG_USERNAME_TAKEN: &str = "A user with that username already exists.";
+pub const MSG_EMAIL_TAKEN: &str = "A user with that email already exists.";
+
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_staff, is_active, \
      is_superuser, phone, timezone, date_joined";
 
@@ -147,6 +150,38 @@ impl Store {
         Ok(missing)
     }
 
+    /// Every uniqueness rule a user with this name and e-mail would break (except against
+    /// user `except`, the one being edited), as `(field, message)` pairs, so the API can
+    /// report them together with the other field errors of the request.
+    pub async fn user_conflicts(
+        &self,
+        username: &str,
+        email: &str,
+        except: Option<i64>,
+    ) -> Result<Vec<(&'static str, &'static str)>> {
+        let except = except.unwrap_or(0);
+        let mut conflicts = Vec::new();
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE username = ? AND id != ?")
+                .bind(username)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            conflicts.push(("username", MSG_USERNAME_TAKEN));
+        }
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?) AND id != ?")
+                .bind(email)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            conflicts.push(("email", MSG_EMAIL_TAKEN));
+        }
+        Ok(conflicts)
+    }
+
     async fn check_unique(&self, fields: &UserFields, except: Option<i64>) -> Result<()> {
         let except = except.unwrap_or(0);
         let taken: Option<i64> =
@@ -156,10 +191,7 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::conflict(
-                "username",
-                "A user with that username already exists.",
-            ));
+            return Err(StoreError::conflict("username", MSG_USERNAME_TAKEN));
         }
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?) AND id != ?")
@@ -168,10 +200,7 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::conflict(
-                "email",
-                "A user with that email already exists.",
-            ));
+            return Err(StoreError::conflict("email", MSG_EMAIL_TAKEN));
         }
         Ok(())
     }
