@@ -35,7 +35,9 @@ async fn reports_the_machines_cpu_memory_and_uptime() {
 
     let total_mib = meminfo_kib("MemTotal") / 1024;
     let used_mib = (meminfo_kib("MemTotal") - meminfo_kib("MemAvailable")) / 1024;
-    let total = body["memory"]["total"].as_u64().expect("total is an integer");
+    let total = body["memory"]["total"]
+        .as_u64()
+        .expect("total is an integer");
     let used = body["memory"]["used"].as_u64().expect("used is an integer");
     assert!(total.abs_diff(total_mib) <= 1, "{total} vs {total_mib}");
     // Memory moves while tests run: within 5% of the machine.
@@ -75,9 +77,7 @@ async fn any_user_with_a_key_may_read_it() {
     let (status, body) = server.get(&key, "/api/dashboard/cpu").await;
     assert_eq!(status, 200);
     assert!(body["memory"]["total"].as_u64().unwrap() > 0);
-    let (status, body) = server
-        .call("GET", "/api/dashboard/cpu", None, None)
-        .await;
+    let (status, body) = server.call("GET", "/api/dashboard/cpu", None, None).await;
     assert_eq!(status, 401);
     assert!(body["detail"].is_string());
 }

@@ -164,7 +164,10 @@ async fn unknown_unbuilt_and_missing_names_are_refused() {
             .await;
         assert_field_error(code, &body, "name");
         assert!(
-            body["errors"]["name"][0].as_str().unwrap().contains("ticker"),
+            body["errors"]["name"][0]
+                .as_str()
+                .unwrap()
+                .contains("ticker"),
             "the message lists the services: {body}"
         );
         let (code, body) = server.post(&server.admin, &path, json!({})).await;
@@ -203,7 +206,10 @@ async fn only_superusers_control_services() {
             .await;
         assert_eq!(code, 401);
     }
-    assert!(server.supervisor.is_running("ticker").await, "still running");
+    assert!(
+        server.supervisor.is_running("ticker").await,
+        "still running"
+    );
     let now = ticks.load(Ordering::SeqCst);
     wait_for_ticks(&ticks, now).await;
     server.supervisor.stop_all().await;

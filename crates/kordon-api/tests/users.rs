@@ -184,7 +184,9 @@ async fn add_reports_every_error_at_once_and_writes_nothing() {
     assert_eq!(server.store.user_count().await.unwrap(), before);
 
     // Missing everything: each required field is named.
-    let (status, body) = server.post(&server.admin, "/api/users/add", json!({})).await;
+    let (status, body) = server
+        .post(&server.admin, "/api/users/add", json!({}))
+        .await;
     for field in [
         "username",
         "password",
@@ -442,7 +444,10 @@ async fn list_pages_and_sorts() {
     let alice = &body["data"][2];
     assert_eq!(alice["username"], "alice");
     assert_eq!(alice["email"], "alice@example.com");
-    assert_eq!(alice["userprofile"], json!({"phone": null, "timezone": "Europe/Moscow"}));
+    assert_eq!(
+        alice["userprofile"],
+        json!({"phone": null, "timezone": "Europe/Moscow"})
+    );
     assert!(alice["date_joined"].as_str().unwrap().contains(" 20"));
     assert_no_password_anywhere(&body);
 
@@ -600,11 +605,7 @@ async fn another_superuser_may_be_deactivated_but_never_the_last_one() {
     // The admin is now the only active superuser and cannot switch themself off.
     let admin = server.store.user_by_name(ADMIN).await.unwrap().unwrap();
     let (status, body) = server
-        .post(
-            &server.admin,
-            "/api/users/del",
-            json!({"id": [admin.id]}),
-        )
+        .post(&server.admin, "/api/users/del", json!({"id": [admin.id]}))
         .await;
     assert_field_error(status, &body, "id");
     let (status, _) = server.get(&second_key, "/api/dashboard/cpu").await;

@@ -9,6 +9,8 @@
 use kordon_model::filter::{Condition, FilterKey, FilterKind, FilterValue, Page};
 use sqlx::{QueryBuilder, Sqlite};
 
+mod plan;
+
 use crate::listing::{self, Column, SortColumn};
 use crate::{Change, Result, Scope, Store, StoreError};
 
@@ -54,7 +56,11 @@ pub const OPERATOR_IP_COLUMNS: &[Column] = &[
     Column::new("operator__id", FilterKind::Int, "oi.operator_id"),
     Column::new("ip", FilterKind::Text, "oi.ip"),
     Column::new("date_create", FilterKind::Time, "oi.date_create"),
-    Column::new("date_create__range", FilterKind::TimeRange, "oi.date_create"),
+    Column::new(
+        "date_create__range",
+        FilterKind::TimeRange,
+        "oi.date_create",
+    ),
 ];
 
 /// Filters of `ip/operator` that need a subquery (see [`push_operator_ip_special`]).
@@ -86,9 +92,17 @@ pub const PORT_IP_COLUMNS: &[Column] = &[
     Column::new("oip__ip", FilterKind::Text, "pi.oip"),
     Column::new("oip__ip__in", FilterKind::TextIn, "pi.oip"),
     Column::new("date_create", FilterKind::Time, "pi.date_create"),
-    Column::new("date_create__range", FilterKind::TimeRange, "pi.date_create"),
+    Column::new(
+        "date_create__range",
+        FilterKind::TimeRange,
+        "pi.date_create",
+    ),
     Column::new("network_type__id", FilterKind::Int, "pi.network_type_id"),
-    Column::new("network_type__id__in", FilterKind::IntIn, "pi.network_type_id"),
+    Column::new(
+        "network_type__id__in",
+        FilterKind::IntIn,
+        "pi.network_type_id",
+    ),
     Column::new("osid", FilterKind::Int, "pi.osfp_id"),
     Column::new("modem__id", FilterKind::Int, "pi.port_id"),
 ];
@@ -171,11 +185,14 @@ fn push_operator_ip_special(
                 push_operator_name_contains(query, "oi.operator_id", text);
             }
             ("osid", FilterValue::Int(osfp_id)) => {
+                // Without statistics the planner would walk (operator_id, id) for every
+                // pool row; the covering index answers each probe in one seek.
                 query.push(
-                    " AND EXISTS (SELECT 1 FROM port_ips p WHERE p.oip = oi.ip \
-                     AND p.operator_id = oi.operator_id AND p.osfp_id = ",
+                    " AND EXISTS (SELECT 1 FROM port_ips p INDEXED BY port_ips_osfp_pool \
+                     WHERE p.osfp_id = ",
                 );
                 query.push_bind(*osfp_id);
+                query.push(" AND p.operator_id = oi.operator_id AND p.oip = oi.ip");
                 push_port_scope(query, scope, "p.port_id");
                 query.push(")");
             }
@@ -191,9 +208,8 @@ fn push_port_ip_special(query: &mut QueryBuilder<'_, Sqlite>, conditions: &[Cond
                 push_operator_name_contains(query, "pi.operator_id", text);
             }
             ("network_type__name", FilterValue::Text(name)) => {
-                query.push(
-                    " AND pi.network_type_id IN (SELECT id FROM network_types WHERE name = ",
-                );
+                query
+                    .push(" AND pi.network_type_id IN (SELECT id FROM network_types WHERE name = ");
                 query.push_bind(name.clone());
                 query.push(")");
             }
@@ -291,18 +307,27 @@ impl Store {
         conditions: &[Condition],
         page: &Page,
     ) -> Result<(i64, Vec<OperatorIp>)> {
-        let filtered = |select: &str| {
-            let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new(format!("SELECT {select} FROM operator_ips oi WHERE 1=1"));
+        let filtered = |select: &str, hint: &str| {
+            let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+                "SELECT {select} FROM operator_ips oi{hint} WHERE 1=1"
+            ));
             listing::push_conditions(&mut query, conditions, OPERATOR_IP_COLUMNS);
             push_operator_ip_special(&mut query, conditions, scope);
             query
         };
-        let total: i64 = filtered("count(*)")
-            .build_query_scalar()
-            .fetch_one(self.pool())
-            .await?;
-        let mut query = filtered("oi.id, oi.ip, oi.operator_id, oi.date_create");
+        // Counting without a WHERE clause lets SQLite count b-tree cells without decoding.
+        let total: i64 = if conditions.is_empty() {
+            sqlx::query_scalar("SELECT count(*) FROM operator_ips")
+                .fetch_one(self.pool())
+                .await?
+        } else {
+            filtered("count(*)", "")
+                .build_query_scalar()
+                .fetch_one(self.pool())
+                .await?
+        };
+        let hint = plan::operator_ip_page_hint(self, page, total).await?;
+        let mut query = filtered("oi.id, oi.ip, oi.operator_id, oi.date_create", &hint);
         listing::push_page(&mut query, page, OPERATOR_IP_SORTS, "oi.id");
         let rows = query
             .build_query_as::<OperatorIp>()
@@ -318,21 +343,29 @@ impl Store {
         conditions: &[Condition],
         page: &Page,
     ) -> Result<(i64, Vec<PortIp>)> {
-        let filtered = |select: &str| {
+        let filtered = |select: &str, hint: &str| {
             let mut query: QueryBuilder<Sqlite> =
-                QueryBuilder::new(format!("SELECT {select} FROM port_ips pi WHERE 1=1"));
+                QueryBuilder::new(format!("SELECT {select} FROM port_ips pi{hint} WHERE 1=1"));
             push_port_scope(&mut query, scope, "pi.port_id");
             listing::push_conditions(&mut query, conditions, PORT_IP_COLUMNS);
             push_port_ip_special(&mut query, conditions);
             query
         };
-        let total: i64 = filtered("count(*)")
-            .build_query_scalar()
-            .fetch_one(self.pool())
-            .await?;
+        let plan = plan::PortIpPlan::choose(self, scope, conditions).await?;
+        let total: i64 = match plan.known_total {
+            Some(total) => total,
+            None => {
+                filtered("count(*)", plan.count_hint)
+                    .build_query_scalar()
+                    .fetch_one(self.pool())
+                    .await?
+            }
+        };
+        let hint = plan.page_hint(self, page, total).await?;
         let mut query = filtered(
             "pi.id, pi.oip, pi.port_id, pi.operator_id, pi.network_type_id, pi.osfp_id, \
              pi.date_create",
+            &hint,
         );
         listing::push_page(&mut query, page, PORT_IP_SORTS, "pi.id");
         let rows = query

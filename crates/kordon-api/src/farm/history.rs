@@ -77,7 +77,9 @@ async fn operator_ips(State(state): State<AppState>, caller: Caller, body: Body)
             })
         })
         .collect();
-    Ok(reply::json(json!({ "meta": page.meta(total), "data": data })))
+    Ok(reply::json(
+        json!({ "meta": page.meta(total), "data": data }),
+    ))
 }
 
 async fn port_ips(State(state): State<AppState>, caller: Caller, body: Body) -> ApiResult {
@@ -101,5 +103,7 @@ async fn port_ips(State(state): State<AppState>, caller: Caller, body: Body) -> 
             })
         })
         .collect();
-    Ok(reply::json(json!({ "meta": page.meta(total), "data": data })))
+    Ok(reply::json(
+        json!({ "meta": page.meta(total), "data": data }),
+    ))
 }

@@ -239,7 +239,9 @@ async fn list(State(state): State<AppState>, caller: Caller, body: Body) -> ApiR
     let (total, users) = state.store.list_users(&page).await?;
     let tz = caller.tz();
     let data: Vec<Value> = users.iter().map(|u| user_json(u, tz)).collect();
-    Ok(reply::json(json!({ "meta": page.meta(total), "data": data })))
+    Ok(reply::json(
+        json!({ "meta": page.meta(total), "data": data }),
+    ))
 }
 
 /// The `id` list of a batch action, without repeats.
