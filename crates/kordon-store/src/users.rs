@@ -73,6 +73,27 @@ pub const USER_SORTS: &[SortColumn] = &[
     },
 ];
 
+/// A write that lost a race for a unique name or e-mail (the check before it passed) is the
+/// same conflict the check reports; anything else stays a database error.
+fn unique_conflict(error: sqlx::Error) -> StoreError {
+    let field = match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("email") {
+                "email"
+            } else {
+                "username"
+            }
+        }
+        _ => return StoreError::Db(error),
+    };
+    let message = if field == "email" {
+        MSG_EMAIL_TAKEN
+    } else {
+        MSG_USERNAME_TAKEN
+    };
+    StoreError::conflict(field, message)
+}
+
 /// Hashes a password with argon2id off the async runtime (it is deliberately slow).
 pub async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
@@ -230,7 +251,8 @@ impl Store {
         .bind(&fields.timezone)
         .bind(now())
         .fetch_one(self.pool())
-        .await?;
+        .await
+        .map_err(unique_conflict)?;
         self.emit(Change::Users);
         self.user(id).await
     }
@@ -260,7 +282,8 @@ impl Store {
         .bind(hash)
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(unique_conflict)?;
         if !fields.is_active {
             sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
                 .bind(id)
@@ -423,5 +446,40 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lost_uniqueness_races_are_field_conflicts() {
+        let store = Store::open_url("sqlite::memory:").await.unwrap();
+        let insert = |username: &'static str, email: &'static str| {
+            sqlx::query(
+                "INSERT INTO users (username, password_hash, email, date_joined) \
+                 VALUES (?, 'x', ?, 0)",
+            )
+            .bind(username)
+            .bind(email)
+            .execute(store.pool())
+        };
+        insert("first", "a@example.com").await.unwrap();
+        let by_email = insert("second", "A@Example.com").await.unwrap_err();
+        assert!(matches!(
+            unique_conflict(by_email),
+            StoreError::Conflict { field, .. } if field == "email"
+        ));
+        let by_name = insert("first", "b@example.com").await.unwrap_err();
+        assert!(matches!(
+            unique_conflict(by_name),
+            StoreError::Conflict { field, .. } if field == "username"
+        ));
+        let other = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+        assert!(matches!(unique_conflict(other), StoreError::Db(_)));
     }
 }
