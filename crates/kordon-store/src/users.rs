@@ -44,6 +44,9 @@ pub struct UserFields {
     pub timezone: String,
 }
 
+pub const MSG_USERNAME_TAKEN: &str = "A user with that username already exists.";
+pub const MSG_EMAIL_TAKEN: &str = "A user with that email already exists.";
+
 const USER_COLUMNS: &str = "id, username, email, first_name, last_name, is_staff, is_active, \
      is_superuser, phone, timezone, date_joined";
 
@@ -69,6 +72,27 @@ pub const USER_SORTS: &[SortColumn] = &[
         sql: "is_active",
     },
 ];
+
+/// A write that lost a race for a unique name or e-mail (the check before it passed) is the
+/// same conflict the check reports; anything else stays a database error.
+fn unique_conflict(error: sqlx::Error) -> StoreError {
+    let field = match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("email") {
+                "email"
+            } else {
+                "username"
+            }
+        }
+        _ => return StoreError::Db(error),
+    };
+    let message = if field == "email" {
+        MSG_EMAIL_TAKEN
+    } else {
+        MSG_USERNAME_TAKEN
+    };
+    StoreError::conflict(field, message)
+}
 
 /// Hashes a password with argon2id off the async runtime (it is deliberately slow).
 pub async fn hash_password(password: String) -> Result<String> {
@@ -147,6 +171,38 @@ impl Store {
         Ok(missing)
     }
 
+    /// Every uniqueness rule a user with this name and e-mail would break (except against
+    /// user `except`, the one being edited), as `(field, message)` pairs, so the API can
+    /// report them together with the other field errors of the request.
+    pub async fn user_conflicts(
+        &self,
+        username: &str,
+        email: &str,
+        except: Option<i64>,
+    ) -> Result<Vec<(&'static str, &'static str)>> {
+        let except = except.unwrap_or(0);
+        let mut conflicts = Vec::new();
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE username = ? AND id != ?")
+                .bind(username)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            conflicts.push(("username", MSG_USERNAME_TAKEN));
+        }
+        let taken: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?) AND id != ?")
+                .bind(email)
+                .bind(except)
+                .fetch_optional(self.pool())
+                .await?;
+        if taken.is_some() {
+            conflicts.push(("email", MSG_EMAIL_TAKEN));
+        }
+        Ok(conflicts)
+    }
+
     async fn check_unique(&self, fields: &UserFields, except: Option<i64>) -> Result<()> {
         let except = except.unwrap_or(0);
         let taken: Option<i64> =
@@ -156,10 +212,7 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::conflict(
-                "username",
-                "A user with that username already exists.",
-            ));
+            return Err(StoreError::conflict("username", MSG_USERNAME_TAKEN));
         }
         let taken: Option<i64> =
             sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?) AND id != ?")
@@ -168,10 +221,7 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         if taken.is_some() {
-            return Err(StoreError::conflict(
-                "email",
-                "A user with that email already exists.",
-            ));
+            return Err(StoreError::conflict("email", MSG_EMAIL_TAKEN));
         }
         Ok(())
     }
@@ -201,7 +251,8 @@ impl Store {
         .bind(&fields.timezone)
         .bind(now())
         .fetch_one(self.pool())
-        .await?;
+        .await
+        .map_err(unique_conflict)?;
         self.emit(Change::Users);
         self.user(id).await
     }
@@ -231,7 +282,8 @@ impl Store {
         .bind(hash)
         .bind(id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(unique_conflict)?;
         if !fields.is_active {
             sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
                 .bind(id)
@@ -394,5 +446,40 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lost_uniqueness_races_are_field_conflicts() {
+        let store = Store::open_url("sqlite::memory:").await.unwrap();
+        let insert = |username: &'static str, email: &'static str| {
+            sqlx::query(
+                "INSERT INTO users (username, password_hash, email, date_joined) \
+                 VALUES (?, 'x', ?, 0)",
+            )
+            .bind(username)
+            .bind(email)
+            .execute(store.pool())
+        };
+        insert("first", "a@example.com").await.unwrap();
+        let by_email = insert("second", "A@Example.com").await.unwrap_err();
+        assert!(matches!(
+            unique_conflict(by_email),
+            StoreError::Conflict { field, .. } if field == "email"
+        ));
+        let by_name = insert("first", "b@example.com").await.unwrap_err();
+        assert!(matches!(
+            unique_conflict(by_name),
+            StoreError::Conflict { field, .. } if field == "username"
+        ));
+        let other = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(store.pool())
+            .await
+            .unwrap_err();
+        assert!(matches!(unique_conflict(other), StoreError::Db(_)));
     }
 }
