@@ -301,7 +301,8 @@ async fn edit_reads_saves_and_keeps_or_changes_the_password() {
     assert_no_password_anywhere(&body);
     assert!(can_login(&server, "kraken", "1256252kraken").await);
 
-    // Absent passwords keep it too; a new one replaces it.
+    // Absent passwords keep it too; a new one replaces it and ends the old sessions.
+    let old_key = server.login("kraken", "1256252kraken").await;
     let (status, _) = server
         .post(
             &server.admin,
@@ -315,6 +316,8 @@ async fn edit_reads_saves_and_keeps_or_changes_the_password() {
     assert_eq!(status, 200);
     assert!(can_login(&server, "kraken", "newpass77").await);
     assert!(!can_login(&server, "kraken", "1256252kraken").await);
+    let (status, _) = server.get(&old_key, "/api/dashboard/cpu").await;
+    assert_eq!(status, 401, "a password change revokes the user's keys");
 
     // Mismatch, a missing repeat, a weak password: errors and nothing saved.
     let (status, body) = server

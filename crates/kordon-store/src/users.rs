@@ -258,7 +258,7 @@ impl Store {
     }
 
     /// Saves an edit. The superuser flag is kept as it is (it is not an API field); a
-    /// deactivated user loses every key.
+    /// deactivated user, or one whose password changes, loses every key.
     pub async fn update_user(&self, id: i64, fields: &UserFields) -> Result<User> {
         self.user(id).await?;
         self.check_unique(fields, Some(id)).await?;
@@ -284,7 +284,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(unique_conflict)?;
-        if !fields.is_active {
+        // A new password ends every session of the old one, as deactivation does.
+        if !fields.is_active || fields.password.is_some() {
             sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
                 .bind(id)
                 .execute(&mut *tx)
