@@ -12,7 +12,7 @@ pub use state::PortState;
 use std::collections::{BTreeMap, HashSet};
 
 use kordon_model::enums::{NetMode, ReconnectType};
-use kordon_model::filter::{Condition, FilterKind};
+use kordon_model::filter::{Condition, FilterKind, FilterValue};
 use kordon_model::FieldErrors;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -109,6 +109,8 @@ pub const PORT_FILTERS: &[Column] = &[
     Column::new("ifname", FilterKind::Text, "p.ifname"),
 ];
 
+const NAME_ICONTAINS: &str = "name__icontains";
+
 const PORT_SELECT: &str = "SELECT p.*, f.name AS osfp_name, f.os AS osfp_os, \
      o.name AS operator, n.name AS network_type \
      FROM ports p \
@@ -180,14 +182,30 @@ impl Store {
     /// The ports visible to `scope` matching checked `modem/list` conditions, by id. Two
     /// queries whatever the count: the ports with their joined names, then their delegations.
     pub async fn list_ports(&self, scope: Scope, conditions: &[Condition]) -> Result<Vec<Port>> {
+        // SQLite's lower() and LIKE fold ASCII only, and port names are often Cyrillic
+        // ("Порт-10"): the name lookup is matched here with Unicode case folding instead.
+        let mut needles = Vec::new();
+        let mut sql_conditions = Vec::new();
+        for condition in conditions {
+            match (condition.key, &condition.value) {
+                (NAME_ICONTAINS, FilterValue::Text(text)) => needles.push(text.to_lowercase()),
+                _ => sql_conditions.push(condition.clone()),
+            }
+        }
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(PORT_SELECT);
         push_port_scope(&mut query, scope, "p.id");
-        listing::push_conditions(&mut query, conditions, PORT_FILTERS);
+        listing::push_conditions(&mut query, &sql_conditions, PORT_FILTERS);
         query.push(" ORDER BY p.id");
         let mut ports = query
             .build_query_as::<Port>()
             .fetch_all(self.pool())
             .await?;
+        if !needles.is_empty() {
+            ports.retain(|port| {
+                let name = port.name.to_lowercase();
+                needles.iter().all(|needle| name.contains(needle.as_str()))
+            });
+        }
         self.load_port_users(scope, &mut ports).await?;
         Ok(ports)
     }
