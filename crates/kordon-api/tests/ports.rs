@@ -663,6 +663,7 @@ async fn list_filters_by_every_documented_key() {
         (json!({"operator__id": megafon.to_string()}), vec![first]),
         (json!({"network_type__id": umts}), vec![second]),
         (json!({"name__icontains": "порт"}), vec![first]),
+        (json!({"name__icontains": "ПОРТ-1"}), vec![first]),
         (json!({"name__icontains": "MODEM"}), vec![second]),
         (json!({"name__icontains": "%"}), vec![]),
         (json!({"ifname": "eth11"}), vec![second]),
@@ -1236,4 +1237,47 @@ async fn panel_users_reach_only_their_delegated_ports() {
         .get(&alice_key, &format!("/api/devices/modem/edit/{shared}"))
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn writes_announce_port_changes_but_signal_updates_do_not() {
+    use kordon_store::Change;
+    let server = TestServer::start().await;
+    let mut events = server.store.subscribe();
+    let id = add_port(&server, sample("a", "eth1")).await["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(events.try_recv().ok(), Some(Change::Ports));
+    server
+        .post(
+            &server.admin,
+            "/api/devices/modem/active",
+            json!({"id": [id], "active": false}),
+        )
+        .await;
+    assert_eq!(events.try_recv().ok(), Some(Change::Ports));
+
+    let online = PortState {
+        ip: Some("192.168.8.100".into()),
+        conn_dev: true,
+        signal: Some(3),
+        ..PortState::default()
+    };
+    server.store.set_port_state(id, &online).await.unwrap();
+    assert_eq!(events.try_recv().ok(), Some(Change::Ports), "came online");
+    let stronger = PortState {
+        signal: Some(5),
+        rsrp: Some("-74dBm".into()),
+        ..online.clone()
+    };
+    server.store.set_port_state(id, &stronger).await.unwrap();
+    assert!(
+        events.try_recv().is_err(),
+        "a signal change rebuilds nothing"
+    );
+    let items = list(&server, &server.admin, json!({})).await;
+    assert_eq!(
+        (items[0]["signal"].clone(), items[0]["rsrp"].clone()),
+        (json!(5), json!("-74dBm"))
+    );
 }

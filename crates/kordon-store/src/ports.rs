@@ -183,12 +183,14 @@ impl Store {
     /// queries whatever the count: the ports with their joined names, then their delegations.
     pub async fn list_ports(&self, scope: Scope, conditions: &[Condition]) -> Result<Vec<Port>> {
         // SQLite's lower() and LIKE fold ASCII only, and port names are often Cyrillic
-        // ("Порт-10"): the name lookup is matched here with Unicode case folding instead.
+        // ("Порт-10"): a non-ASCII name lookup is matched here with Unicode case folding.
         let mut needles = Vec::new();
         let mut sql_conditions = Vec::new();
         for condition in conditions {
             match (condition.key, &condition.value) {
-                (NAME_ICONTAINS, FilterValue::Text(text)) => needles.push(text.to_lowercase()),
+                (NAME_ICONTAINS, FilterValue::Text(text)) if !text.is_ascii() => {
+                    needles.push(text.to_lowercase())
+                }
                 _ => sql_conditions.push(condition.clone()),
             }
         }

@@ -9,15 +9,15 @@ mod reconnect;
 mod view;
 
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Json, Router};
 use kordon_model::coerce;
 use kordon_model::enums::ReconnectType;
 use kordon_model::filter::{parse_filter, FilterValue};
 use kordon_model::FieldErrors;
 use kordon_store::listing;
 use kordon_store::ports::PORT_FILTERS;
-use serde_json::Value;
 
 use self::input::{read_port_fields, Writer};
 use super::auth::Caller;
@@ -106,11 +106,11 @@ async fn list(State(state): State<AppState>, caller: Caller, body: Body) -> ApiR
     errors.into_result(())?;
     let ports = state.store.list_ports(caller.scope(), &conditions).await?;
     let now = kordon_store::now();
-    let items: Vec<Value> = ports
+    let items: Vec<view::ListItem> = ports
         .iter()
         .map(|port| view::list_item(port, tz, now))
         .collect();
-    Ok(reply::json(Value::Array(items)))
+    Ok(Json(items).into_response())
 }
 
 async fn set_active(State(state): State<AppState>, caller: Caller, body: Body) -> ApiResult {
