@@ -5,8 +5,10 @@
 //! delegated to them (`port_users`), and a port outside the scope is reported exactly like a
 //! missing one.
 
+mod row;
 mod state;
 
+pub use row::Port;
 pub use state::PortState;
 
 use std::collections::{BTreeMap, HashSet};
@@ -19,54 +21,6 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::listing::{self, Column};
 use crate::users::new_key;
 use crate::{now, Change, Result, Scope, Store, StoreError};
-
-/// A port with its settings, live state, the names of what it refers to, and the users it is
-/// delegated to (as far as the reading scope may see them).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Port {
-    pub id: i64,
-    pub name: String,
-    pub active: bool,
-    pub model_id: i64,
-    pub net_mode: String,
-    pub monitoring_interval: i64,
-    pub is_osfp: bool,
-    pub osfp_id: Option<i64>,
-    pub ifname: String,
-    pub mtu: i64,
-    pub reconnect_type: String,
-    pub reconnect_interval: i64,
-    pub reconnect_min: i64,
-    pub link_token: String,
-    pub date_create: i64,
-    pub date_update: i64,
-    pub ip: Option<String>,
-    pub gateway: Option<String>,
-    pub conn_dev: bool,
-    pub conn_net: bool,
-    pub conn_inet: bool,
-    pub reconnecting: bool,
-    pub reconnect_start: Option<i64>,
-    pub reconnect_end: Option<i64>,
-    pub signal: Option<i64>,
-    pub rsrq: Option<String>,
-    pub rsrp: Option<String>,
-    pub rssi: Option<String>,
-    pub sinr: Option<String>,
-    pub operator_id: Option<i64>,
-    pub network_type_id: Option<i64>,
-    pub external_ip: Option<String>,
-    pub next_reconnect_at: Option<i64>,
-    /// The fingerprint's version name and OS (`osfp.name`, `osfp.modem` in the API).
-    pub osfp_name: Option<String>,
-    pub osfp_os: Option<String>,
-    pub operator: Option<String>,
-    pub network_type: Option<String>,
-    /// Delegated users visible to the reading scope: all of them for [`Scope::All`], only the
-    /// reader for [`Scope::User`] (co-delegates are other users' business).
-    #[sqlx(skip)]
-    pub users: Vec<i64>,
-}
 
 /// A port's settings as the API writes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,14 +64,6 @@ pub const PORT_FILTERS: &[Column] = &[
 ];
 
 const NAME_ICONTAINS: &str = "name__icontains";
-
-const PORT_SELECT: &str = "SELECT p.*, f.name AS osfp_name, f.os AS osfp_os, \
-     o.name AS operator, n.name AS network_type \
-     FROM ports p \
-     LEFT JOIN os_fingerprints f ON f.id = p.osfp_id \
-     LEFT JOIN operators o ON o.id = p.operator_id \
-     LEFT JOIN network_types n ON n.id = p.network_type_id \
-     WHERE 1=1";
 
 pub(crate) const MSG_IFNAME_TAKEN: &str = "This interface is already used by another port.";
 
@@ -165,16 +111,16 @@ fn dedup(ids: &[i64]) -> Vec<i64> {
 impl Store {
     /// One port, or `NotFound` when it does not exist or is outside `scope`.
     pub async fn port(&self, scope: Scope, id: i64) -> Result<Port> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(PORT_SELECT);
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(row::select());
         query.push(" AND p.id = ");
         query.push_bind(id);
         push_port_scope(&mut query, scope, "p.id");
-        let port = query
-            .build_query_as::<Port>()
+        let encoded: Option<String> = query
+            .build_query_scalar()
             .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound { what: "port", id })?;
-        let mut ports = vec![port];
+            .await?;
+        let encoded = encoded.ok_or(StoreError::NotFound { what: "port", id })?;
+        let mut ports = vec![row::decode(&encoded)?];
         self.load_port_users(scope, &mut ports).await?;
         Ok(ports.remove(0))
     }
@@ -194,14 +140,15 @@ impl Store {
                 _ => sql_conditions.push(condition.clone()),
             }
         }
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(PORT_SELECT);
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(row::select());
         push_port_scope(&mut query, scope, "p.id");
         listing::push_conditions(&mut query, &sql_conditions, PORT_FILTERS);
         query.push(" ORDER BY p.id");
-        let mut ports = query
-            .build_query_as::<Port>()
-            .fetch_all(self.pool())
-            .await?;
+        let encoded: Vec<String> = query.build_query_scalar().fetch_all(self.pool()).await?;
+        let mut ports = encoded
+            .iter()
+            .map(|text| row::decode(text))
+            .collect::<Result<Vec<Port>>>()?;
         if !needles.is_empty() {
             ports.retain(|port| {
                 let name = port.name.to_lowercase();
@@ -420,15 +367,17 @@ impl Store {
         Ok(())
     }
 
-    /// Ids among `ids` whose port has no fingerprint set.
-    pub async fn ports_without_osfp(&self, ids: &[i64]) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM ports WHERE osfp_id IS NULL \
-             AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        )
-        .bind(json_ids(ids))
-        .fetch_all(self.pool())
-        .await?)
+    /// Ids among `ids` (visible to `scope`) whose port has no fingerprint set.
+    pub async fn ports_without_osfp(&self, scope: Scope, ids: &[i64]) -> Result<Vec<i64>> {
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT p.id FROM ports p WHERE p.osfp_id IS NULL \
+             AND p.id IN (SELECT value FROM json_each(",
+        );
+        query.push_bind(json_ids(ids));
+        query.push("))");
+        push_port_scope(&mut query, scope, "p.id");
+        query.push(" ORDER BY p.id");
+        Ok(query.build_query_scalar().fetch_all(self.pool()).await?)
     }
 
     /// Whether `token` is the rotation-link token of port `id`.

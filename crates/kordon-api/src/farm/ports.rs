@@ -156,7 +156,7 @@ async fn set_osfp(State(state): State<AppState>, caller: Caller, body: Body) -> 
         // Only after the visibility check: whether a port has a fingerprint is the port's
         // business.
         state.store.check_ports_visible(scope, &ids).await?;
-        if let Some(bare) = state.store.ports_without_osfp(&ids).await?.first() {
+        if let Some(bare) = state.store.ports_without_osfp(scope, &ids).await?.first() {
             return Err(ApiError::field(
                 "osid",
                 format!("This field is required: port {bare} has no fingerprint to switch on."),
