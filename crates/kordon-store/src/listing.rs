@@ -54,8 +54,9 @@ pub fn push_conditions(
         query.push(" AND ");
         match (&column.key.kind, &condition.value) {
             (FilterKind::TextIContains, FilterValue::Text(text)) => {
-                // LIKE is case-insensitive for ASCII in SQLite; lower() both sides covers
-                // Cyrillic and other non-ASCII names too.
+                // SQLite folds ASCII case only (`lower`, `LIKE`). The values matched here are
+                // ASCII by rule (logins, IPs); a list whose values may be non-ASCII (port
+                // names) folds in Rust instead, see `ports::list_ports`.
                 query.push(format!("lower({}) LIKE lower(", column.sql));
                 query.push_bind(escape_like(text));
                 query.push(") ESCAPE '\\'");
