@@ -36,7 +36,11 @@ fn assert_shape(actual: &Value, sample: &Value, path: &str) {
                 assert_shape(first_got, first_expected, &format!("{path}[0]"));
             }
         }
-        _ => assert_eq!(kind(actual), kind(sample), "{path}: {actual} vs sample {sample}"),
+        _ => assert_eq!(
+            kind(actual),
+            kind(sample),
+            "{path}: {actual} vs sample {sample}"
+        ),
     }
 }
 
@@ -65,7 +69,8 @@ const MODEM_LIST_ITEM: &str = r#"{
     "external_ip": "188.170.195.189", "net_mode": "lte", "monitoring_interval": 3
 }"#;
 
-const PAGE_META: &str = r#"{"total": 2000, "perpage": 10, "pages": 200, "page": 1, "sort": "asc", "field": "id"}"#;
+const PAGE_META: &str =
+    r#"{"total": 2000, "perpage": 10, "pages": 200, "page": 1, "sort": "asc", "field": "id"}"#;
 
 const USER_SAMPLE: &str = r#"{
     "username": "kraken", "password": "1256252kraken", "per_password": "1256252kraken",
@@ -131,7 +136,11 @@ async fn the_documents_samples_work_unchanged() {
             json!({"filter": {"active": true, "reconnect_type": "link"}}),
         )
         .await;
-    assert_eq!(list, json!([]), "the sample's filter matches no time_link port");
+    assert_eq!(
+        list,
+        json!([]),
+        "the sample's filter matches no time_link port"
+    );
     let (_, list) = server
         .post(
             &key,
@@ -160,42 +169,80 @@ async fn the_documents_samples_work_unchanged() {
         "interface/list",
     );
     let (_, osfp) = server.get(&key, "/api/devices/osfp/list").await;
-    assert_shape(&osfp, &json!([{"id": 7, "name": "SP3", "modem": "Windows"}]), "osfp/list");
+    assert_shape(
+        &osfp,
+        &json!([{"id": 7, "name": "SP3", "modem": "Windows"}]),
+        "osfp/list",
+    );
     let (_, reply) = server
-        .post(&key, "/api/devices/modem/osfp", json!({"id": [port_id], "osid": 7}))
+        .post(
+            &key,
+            "/api/devices/modem/osfp",
+            json!({"id": [port_id], "osid": 7}),
+        )
         .await;
     assert_eq!(reply, json!({"result": "ok"}));
     let (_, reply) = server
-        .post(&key, "/api/devices/modem/active", json!({"id": [port_id], "active": true}))
+        .post(
+            &key,
+            "/api/devices/modem/active",
+            json!({"id": [port_id], "active": true}),
+        )
         .await;
     assert_eq!(reply, json!({"result": "ok"}));
     // The sample replies {"result": "ok"}; rotation is a later plane, so kordon answers
     // honestly that its service is not running.
     let (status, reply) = server
-        .post(&key, "/api/devices/modem/reconnect", json!({"id": [port_id]}))
+        .post(
+            &key,
+            "/api/devices/modem/reconnect",
+            json!({"id": [port_id]}),
+        )
         .await;
     assert_eq!(status, 503, "{reply}");
     assert!(reply["detail"].is_string());
 
     let (_, operators) = server.get(&key, "/api/devices/operators/list").await;
-    assert_shape(&operators, &json!([{"id": 1, "name": "MeGafon RUS"}]), "operators/list");
+    assert_shape(
+        &operators,
+        &json!([{"id": 1, "name": "MeGafon RUS"}]),
+        "operators/list",
+    );
     let (_, networks) = server.get(&key, "/api/devices/network/list").await;
-    assert_shape(&networks, &json!([{"id": 1, "name": "LTE 4G"}]), "network/list");
+    assert_shape(
+        &networks,
+        &json!([{"id": 1, "name": "LTE 4G"}]),
+        "network/list",
+    );
 
     // IP history as the rotation service records it.
     for (n, ip) in ["85.115.248.58", "85.115.248.51"].iter().enumerate() {
         server
             .store
-            .record_port_ip(port_id, ip, Some(operator), Some(network), Some(7), 1_603_715_095 + n as i64)
+            .record_port_ip(
+                port_id,
+                ip,
+                Some(operator),
+                Some(network),
+                Some(7),
+                1_603_715_095 + n as i64,
+            )
             .await
             .unwrap();
     }
     let (_, stats) = server.get(&key, "/api/devices/statistic/ip").await;
-    assert_shape(&stats, &json!([{"name": "MeGafon RUS", "count": 3000}]), "statistic/ip");
-    let sample_history_request =
-        json!({"filter": {"operator__id": operator, "osid": 7}, "pagination": {"perpage": 10, "page": 1}});
+    assert_shape(
+        &stats,
+        &json!([{"name": "MeGafon RUS", "count": 3000}]),
+        "statistic/ip",
+    );
+    let sample_history_request = json!({"filter": {"operator__id": operator, "osid": 7}, "pagination": {"perpage": 10, "page": 1}});
     let (_, pool) = server
-        .post(&key, "/api/devices/ip/operator", sample_history_request.clone())
+        .post(
+            &key,
+            "/api/devices/ip/operator",
+            sample_history_request.clone(),
+        )
         .await;
     assert_shape(
         &pool,
@@ -235,8 +282,7 @@ async fn the_documents_samples_work_unchanged() {
             json!({"login": "kraken", "password": "kraken", "bitrate_in": 0, "bitrate_out": 0}),
         )
         .await;
-    let login_sample =
-        json!({"id": 1, "login": "kraken", "password": "kraken", "bitrate_in": 0, "bitrate_out": 0});
+    let login_sample = json!({"id": 1, "login": "kraken", "password": "kraken", "bitrate_in": 0, "bitrate_out": 0});
     assert_shape(&login, &login_sample, "proxy/auth/add");
     let login_id = login["id"].as_i64().expect("login id");
     let (_, login) = server
@@ -248,7 +294,11 @@ async fn the_documents_samples_work_unchanged() {
         .await;
     assert_shape(&login, &login_sample, "proxy/auth/edit");
     let (_, logins) = server.get(&key, "/api/proxy/auth/list").await;
-    assert_shape(&logins, &json!([{"id": 1, "name": "user"}]), "proxy/auth/list");
+    assert_shape(
+        &logins,
+        &json!([{"id": 1, "name": "user"}]),
+        "proxy/auth/list",
+    );
 
     let proxy_sample = json!({
         "modem": port_id, "active": true, "type": "socks", "auth": "strong", "port": 1088,
@@ -308,7 +358,11 @@ async fn the_documents_samples_work_unchanged() {
     );
     assert_eq!(proxies["meta"]["sort"], "desc");
     let (_, reply) = server
-        .post(&key, "/api/proxy/active", json!({"id": [proxy_id], "active": true}))
+        .post(
+            &key,
+            "/api/proxy/active",
+            json!({"id": [proxy_id], "active": true}),
+        )
         .await;
     assert_eq!(reply, json!({"result": "ok"}));
     let (_, reply) = server
@@ -325,9 +379,15 @@ async fn the_documents_samples_work_unchanged() {
     assert_eq!(status, 404, "the sample's ids do not exist here");
 
     // Panel users.
-    let (_, user) = server.post(&key, "/api/users/add", parse(USER_SAMPLE)).await;
+    let (_, user) = server
+        .post(&key, "/api/users/add", parse(USER_SAMPLE))
+        .await;
     assert_shape(&user, &parse(USER_REPLY), "users/add");
-    assert_eq!(user["userprofile"]["phone"], Value::Null, "empty phone reads back null");
+    assert_eq!(
+        user["userprofile"]["phone"],
+        Value::Null,
+        "empty phone reads back null"
+    );
     let user_id = user["id"].as_i64().expect("user id");
     let mut edit = parse(USER_SAMPLE);
     edit["password"] = json!("");
@@ -338,7 +398,11 @@ async fn the_documents_samples_work_unchanged() {
     assert_shape(&user, &parse(USER_REPLY), "users/edit");
     server.login("kraken", "1256252kraken").await;
     let (_, users) = server
-        .post(&key, "/api/users/list", json!({"pagination": {"perpage": 10, "page": 1}}))
+        .post(
+            &key,
+            "/api/users/list",
+            json!({"pagination": {"perpage": 10, "page": 1}}),
+        )
         .await;
     assert_shape(
         &users,
@@ -346,7 +410,11 @@ async fn the_documents_samples_work_unchanged() {
         "users/list",
     );
     let (_, reply) = server
-        .post(&key, "/api/users/active", json!({"id": [user_id], "active": true}))
+        .post(
+            &key,
+            "/api/users/active",
+            json!({"id": [user_id], "active": true}),
+        )
         .await;
     assert_eq!(reply, json!({"result": "ok"}));
     let (_, reply) = server

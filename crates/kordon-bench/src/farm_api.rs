@@ -178,6 +178,9 @@ fn rss_kib(pid: u32) -> Result<(u64, u64)> {
     Ok((field("VmRSS:"), field("VmHWM:")))
 }
 
+/// Makes the i-th request body of a measured call.
+type BodyFn = fn(usize) -> Value;
+
 struct Stats {
     p50: f64,
     p99: f64,
@@ -193,7 +196,7 @@ async fn measure(
     key: &str,
     requests: usize,
     concurrency: usize,
-    body: fn(usize) -> Value,
+    body: BodyFn,
 ) -> Result<Stats> {
     // Warm-up, and a check that the call really returns data.
     let warm: Value = client
@@ -286,7 +289,7 @@ async fn main() -> Result<()> {
     let key = bench_key(&client, &kordon.base).await?;
     let (rss_idle, _) = rss_kib(kordon.child.id())?;
 
-    let cases: [(&str, &str, fn(usize) -> Value); 4] = [
+    let cases: [(&str, &str, BodyFn); 4] = [
         (
             "modem/list, filter active+operator",
             "/api/devices/modem/list",

@@ -278,6 +278,10 @@ pub fn parse_page(
     errors.into_result(page)
 }
 
+fn present(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|v| !v.is_null())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,8 +329,4 @@ mod tests {
         assert!(parse_page(Some(&json!({"field": "password"})), &["id"], SortDir::Asc).is_err());
         assert!(parse_page(Some(&json!({"perpage": 0})), &["id"], SortDir::Asc).is_err());
     }
-}
-
-fn present(value: Option<&Value>) -> Option<&Value> {
-    value.filter(|v| !v.is_null())
 }
