@@ -4,7 +4,7 @@
 //! memory. Prints a Markdown report.
 //!
 //! Usage: `cargo run --release -p kordon-bench --bin farm-api-bench -- [--kordon PATH]
-//! [--requests N] [--concurrency C]`
+//! [--requests N] [--concurrency C] [--data-dir DIR]`
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -24,6 +24,8 @@ struct Options {
     kordon: PathBuf,
     requests: usize,
     concurrency: usize,
+    /// Reuse (or create and keep) the data set here instead of a temporary directory.
+    data_dir: Option<PathBuf>,
 }
 
 fn options() -> Result<Options> {
@@ -31,6 +33,7 @@ fn options() -> Result<Options> {
         kordon: PathBuf::from("target/release/kordon"),
         requests: 2_000,
         concurrency: 4,
+        data_dir: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -39,6 +42,7 @@ fn options() -> Result<Options> {
             "--kordon" => options.kordon = PathBuf::from(value()?),
             "--requests" => options.requests = value()?.parse()?,
             "--concurrency" => options.concurrency = value()?.parse()?,
+            "--data-dir" => options.data_dir = Some(PathBuf::from(value()?)),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -277,12 +281,18 @@ fn ip_modem_last_page_body(_: usize) -> Value {
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = options()?;
-    let dir = tempfile::tempdir()?;
+    let temporary = tempfile::tempdir()?;
+    let dir = options
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| temporary.path().to_path_buf());
     let t = Instant::now();
-    generate(dir.path()).await?;
+    if !dir.join("kordon.db").exists() {
+        generate(&dir).await?;
+    }
     let generation = t.elapsed();
 
-    let kordon = start_kordon(&options.kordon, dir.path())?;
+    let kordon = start_kordon(&options.kordon, &dir)?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;

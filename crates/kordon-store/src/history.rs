@@ -107,6 +107,33 @@ pub const PORT_IP_COLUMNS: &[Column] = &[
     Column::new("modem__id", FilterKind::Int, "pi.port_id"),
 ];
 
+/// `ip/modem` filters that only look at the columns of `port_ip_tally` (port, operator,
+/// network type, fingerprint): their total is a sum of tally counters. The SQL of each is
+/// written against the alias `pi`, which the tally shares with `port_ips`.
+const TALLIED_FILTERS: &[&str] = &[
+    "operator__id",
+    "network_type__id",
+    "network_type__id__in",
+    "osid",
+    "modem__id",
+    "operator__name__contains",
+    "network_type__name",
+    "network_type__name__in",
+];
+
+/// Whether a filter's total can be summed from the tally: only tallied dimensions, and no id
+/// 0 (the tally files unknown dimensions under 0, which `port_ips` holds as NULL).
+fn tally_applies(conditions: &[Condition]) -> bool {
+    conditions.iter().all(|c| {
+        TALLIED_FILTERS.contains(&c.key)
+            && match &c.value {
+                FilterValue::Int(id) => *id > 0,
+                FilterValue::IntList(ids) => ids.iter().all(|id| *id > 0),
+                _ => true,
+            }
+    })
+}
+
 /// Filters of `ip/modem` on names of the catalogues, turned into id subqueries so the
 /// history's own indexes still drive the query.
 const PORT_IP_SPECIAL: &[FilterKey] = &[
@@ -328,11 +355,15 @@ impl Store {
         };
         let hint = plan::operator_ip_page_hint(self, page, total).await?;
         let mut query = filtered("oi.id, oi.ip, oi.operator_id, oi.date_create", &hint);
-        listing::push_page(&mut query, page, OPERATOR_IP_SORTS, "oi.id");
-        let rows = query
+        let reversed =
+            listing::push_page_from_nearer_end(&mut query, page, OPERATOR_IP_SORTS, "oi.id", total);
+        let mut rows = query
             .build_query_as::<OperatorIp>()
             .fetch_all(self.pool())
             .await?;
+        if reversed {
+            rows.reverse();
+        }
         Ok((total, rows))
     }
 
@@ -354,6 +385,17 @@ impl Store {
         let plan = plan::PortIpPlan::choose(self, scope, conditions).await?;
         let total: i64 = match plan.known_total {
             Some(total) => total,
+            None if tally_applies(conditions) => {
+                // Every filter names a dimension of the tally: sum its counters instead of
+                // counting history rows one by one.
+                let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "SELECT coalesce(sum(row_count), 0) FROM port_ip_tally pi WHERE 1=1",
+                );
+                push_port_scope(&mut query, scope, "pi.port_id");
+                listing::push_conditions(&mut query, conditions, PORT_IP_COLUMNS);
+                push_port_ip_special(&mut query, conditions);
+                query.build_query_scalar().fetch_one(self.pool()).await?
+            }
             None => {
                 filtered("count(*)", plan.count_hint)
                     .build_query_scalar()
@@ -367,11 +409,15 @@ impl Store {
              pi.date_create",
             &hint,
         );
-        listing::push_page(&mut query, page, PORT_IP_SORTS, "pi.id");
-        let rows = query
+        let reversed =
+            listing::push_page_from_nearer_end(&mut query, page, PORT_IP_SORTS, "pi.id", total);
+        let mut rows = query
             .build_query_as::<PortIp>()
             .fetch_all(self.pool())
             .await?;
+        if reversed {
+            rows.reverse();
+        }
         Ok((total, rows))
     }
 }

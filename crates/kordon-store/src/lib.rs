@@ -37,6 +37,10 @@ pub enum Scope {
     User(i64),
 }
 
+/// Connections in the pool. WAL lets readers run in parallel; more connections than about
+/// twice the cores only add page caches, not throughput.
+const POOL_CONNECTIONS: u32 = 4;
+
 /// The shared handle: a connection pool and the change-event sender. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -55,14 +59,18 @@ impl Store {
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join("kordon.db"))
             .create_if_missing(true);
-        Self::open_with(options, 8).await
+        Self::open_with(options, POOL_CONNECTIONS).await
     }
 
     /// Opens a database by `sqlite:` URL (tests use `sqlite::memory:`).
     pub async fn open_url(url: &str) -> Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?.create_if_missing(true);
         // An in-memory database lives per connection: keep exactly one.
-        let max = if url.contains(":memory:") { 1 } else { 8 };
+        let max = if url.contains(":memory:") {
+            1
+        } else {
+            POOL_CONNECTIONS
+        };
         Self::open_with(options, max).await
     }
 
@@ -72,8 +80,9 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5))
-            // Keep the page cache small: resident memory is a budget (see BENCHMARKS.md).
-            .pragma("cache_size", "-8000")
+            // Each connection has its own page cache: keep it small, resident memory is a
+            // budget (see BENCHMARKS.md); the OS page cache holds the rest of the file.
+            .pragma("cache_size", "-2000")
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)

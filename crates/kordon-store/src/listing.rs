@@ -132,12 +132,56 @@ pub fn push_page(
     sorts: &[SortColumn],
     id_sql: &str,
 ) {
+    push_order(query, page, sorts, id_sql, page.sort);
+    query.push(" LIMIT ");
+    query.push_bind(page.perpage);
+    query.push(" OFFSET ");
+    query.push_bind(page.offset());
+}
+
+/// Like [`push_page`] for a result of `total` rows, but a page in the far half is read from
+/// the other end (reversed order, small offset): SQLite walks an OFFSET entry by entry, so the
+/// last page of a million rows would otherwise cost a walk over all of them. Returns whether
+/// the rows come back reversed; the caller then reverses them.
+#[must_use = "reversed rows must be put back in order"]
+pub fn push_page_from_nearer_end(
+    query: &mut QueryBuilder<'_, Sqlite>,
+    page: &Page,
+    sorts: &[SortColumn],
+    id_sql: &str,
+    total: i64,
+) -> bool {
+    let offset = page.offset();
+    if offset < total / 2 || offset >= total {
+        push_page(query, page, sorts, id_sql);
+        return false;
+    }
+    let end = (offset + page.perpage).min(total);
+    let reversed = match page.sort {
+        SortDir::Asc => SortDir::Desc,
+        SortDir::Desc => SortDir::Asc,
+    };
+    push_order(query, page, sorts, id_sql, reversed);
+    query.push(" LIMIT ");
+    query.push_bind(end - offset);
+    query.push(" OFFSET ");
+    query.push_bind(total - end);
+    true
+}
+
+fn push_order(
+    query: &mut QueryBuilder<'_, Sqlite>,
+    page: &Page,
+    sorts: &[SortColumn],
+    id_sql: &str,
+    direction: SortDir,
+) {
     let column = sorts
         .iter()
         .find(|s| s.field == page.field)
         .map(|s| s.sql)
         .unwrap_or(id_sql);
-    let dir = match page.sort {
+    let dir = match direction {
         SortDir::Asc => "ASC",
         SortDir::Desc => "DESC",
     };
@@ -146,10 +190,6 @@ pub fn push_page(
     } else {
         query.push(format!(" ORDER BY {column} {dir}, {id_sql} {dir}"));
     }
-    query.push(" LIMIT ");
-    query.push_bind(page.perpage);
-    query.push(" OFFSET ");
-    query.push_bind(page.offset());
 }
 
 #[cfg(test)]

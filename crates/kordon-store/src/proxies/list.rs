@@ -155,13 +155,27 @@ impl Store {
         let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT count(*)");
         push_list_from(&mut count, scope, conditions);
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {PROXY_COLUMNS}"));
-        push_list_from(&mut query, scope, conditions);
-        listing::push_page(&mut query, page, PROXY_SORTS, "p.id");
-        let rows = query
+        // The page's ids first, then their rows: SQLite computes every row an OFFSET skips,
+        // so the skipped rows should be as narrow as an id.
+        let mut page_ids: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT p.id");
+        push_list_from(&mut page_ids, scope, conditions);
+        listing::push_page(&mut page_ids, page, PROXY_SORTS, "p.id");
+        let ids: Vec<i64> = page_ids.build_query_scalar().fetch_all(&mut *conn).await?;
+        if ids.is_empty() {
+            return Ok((total, Vec::new()));
+        }
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
+            "SELECT {PROXY_COLUMNS} FROM proxies p WHERE p.id IN "
+        ));
+        push_id_list(&mut query, &ids);
+        let mut by_id: HashMap<i64, ProxyRow> = query
             .build_query_as::<ProxyRow>()
             .fetch_all(&mut *conn)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        let rows = ids.iter().filter_map(|id| by_id.remove(id)).collect();
         let items = load_children(&mut conn, rows).await?;
         Ok((total, items))
     }
