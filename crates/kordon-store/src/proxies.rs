@@ -287,25 +287,41 @@ async fn write_children(conn: &mut SqliteConnection, id: i64, fields: &ProxyFiel
             .await?;
     }
     if fields.auth == ProxyAuth::IpOnly {
-        for ip_id in distinct(&fields.auth_ids) {
-            sqlx::query("INSERT INTO proxy_auth_ips (proxy_id, ip_id) VALUES (?, ?)")
-                .bind(id)
-                .bind(ip_id)
-                .execute(&mut *conn)
-                .await?;
-        }
+        insert_links(
+            conn,
+            "INSERT INTO proxy_auth_ips (proxy_id, ip_id) VALUES (?, ?)",
+            id,
+            &fields.auth_ids,
+        )
+        .await?;
     }
-    for list_id in distinct(&fields.allow_ids) {
-        sqlx::query("INSERT INTO proxy_allow (proxy_id, list_id) VALUES (?, ?)")
-            .bind(id)
-            .bind(list_id)
-            .execute(&mut *conn)
-            .await?;
-    }
-    for port in distinct(&fields.target_ports) {
-        sqlx::query("INSERT INTO proxy_target_ports (proxy_id, port) VALUES (?, ?)")
-            .bind(id)
-            .bind(port)
+    insert_links(
+        conn,
+        "INSERT INTO proxy_allow (proxy_id, list_id) VALUES (?, ?)",
+        id,
+        &fields.allow_ids,
+    )
+    .await?;
+    insert_links(
+        conn,
+        "INSERT INTO proxy_target_ports (proxy_id, port) VALUES (?, ?)",
+        id,
+        &fields.target_ports,
+    )
+    .await
+}
+
+/// Runs `insert` (two placeholders: the profile id, a value) once per distinct value.
+async fn insert_links(
+    conn: &mut SqliteConnection,
+    insert: &str,
+    proxy_id: i64,
+    values: &[i64],
+) -> Result<()> {
+    for value in distinct(values) {
+        sqlx::query(insert)
+            .bind(proxy_id)
+            .bind(value)
             .execute(&mut *conn)
             .await?;
     }
