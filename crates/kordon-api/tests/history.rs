@@ -10,30 +10,11 @@ use serde_json::{json, Value};
 /// 26 окт 2020 15:24:55 in Moscow, the document's sample date.
 const T0: i64 = 1_603_715_095;
 
-/// Inserts a port straight into the store (ports are another plane's API), delegated to
-/// `users`.
+/// A port delegated to `users`.
 async fn add_port(server: &TestServer, ifname: &str, users: &[i64]) -> i64 {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO ports (name, active, model_id, net_mode, monitoring_interval, is_osfp, \
-         ifname, mtu, reconnect_type, reconnect_interval, reconnect_min, link_token, \
-         date_create, date_update) VALUES (?, 1, 1, 'lte', 10, 0, ?, 0, 'time', 600, 60, ?, 0, 0) \
-         RETURNING id",
-    )
-    .bind(format!("port {ifname}"))
-    .bind(ifname)
-    .bind(format!("token-{ifname}"))
-    .fetch_one(server.store.pool())
-    .await
-    .expect("port inserted");
-    for user in users {
-        sqlx::query("INSERT INTO port_users (port_id, user_id) VALUES (?, ?)")
-            .bind(id)
-            .bind(user)
-            .execute(server.store.pool())
-            .await
-            .expect("delegated");
-    }
-    id
+    server
+        .add_port(&format!("port {ifname}"), ifname, users)
+        .await
 }
 
 struct World {

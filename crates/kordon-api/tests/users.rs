@@ -621,21 +621,7 @@ async fn del_removes_users_their_keys_and_delegations() {
     let server = TestServer::start().await;
     let (alice, alice_key) = server.user("alice1").await;
     let (bob, _) = server.user("bobby1").await;
-    let port: i64 = sqlx::query_scalar(
-        "INSERT INTO ports (name, active, model_id, net_mode, monitoring_interval, is_osfp, \
-         ifname, mtu, reconnect_type, reconnect_interval, reconnect_min, link_token, \
-         date_create, date_update) VALUES ('p', 1, 1, 'lte', 10, 0, 'wwan0', 0, 'time', 600, 60, \
-         'tok', 0, 0) RETURNING id",
-    )
-    .fetch_one(server.store.pool())
-    .await
-    .unwrap();
-    sqlx::query("INSERT INTO port_users (port_id, user_id) VALUES (?, ?)")
-        .bind(port)
-        .bind(alice)
-        .execute(server.store.pool())
-        .await
-        .unwrap();
+    let port = server.add_port("p", "wwan0", &[alice]).await;
 
     // An unknown id among them: 404 and nobody is deleted.
     let (status, _) = server

@@ -142,6 +142,26 @@ impl TestServer {
         (id, key)
     }
 
+    /// Adds a port through `modem/add` as the superuser, delegated to `users`; returns its id.
+    pub async fn add_port(&self, name: &str, ifname: &str, users: &[i64]) -> i64 {
+        let (status, body) = self
+            .post(
+                &self.admin,
+                "/api/devices/modem/add",
+                json!({
+                    "name": name, "ifname": ifname, "type": 1, "active": true,
+                    "is_osfp": false, "osfp": null, "monitoring_interval": 10, "mtu": 0,
+                    "net_mode": "lte", "reconnect_interval": 600, "reconnect_type": "time",
+                    "reconnect_min": 60, "users": users
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("port not created: {body}"))
+    }
+
     /// Any request; `body` is sent as JSON. Returns the status and the JSON reply (or
     /// `{"_text": …}` when the reply is not JSON).
     pub async fn call(

@@ -38,21 +38,18 @@ pub async fn port(server: &TestServer, name: &str) -> i64 {
         .network_type_id("LTE (4G)")
         .await
         .expect("network type");
-    sqlx::query_scalar(
-        "INSERT INTO ports (name, active, model_id, net_mode, monitoring_interval, is_osfp, \
-         ifname, mtu, reconnect_type, reconnect_interval, reconnect_min, link_token, \
-         date_create, date_update, ip, gateway, conn_dev, conn_net, operator_id, \
-         network_type_id) VALUES (?, 1, 1, 'lte', 3, 0, ?, 0, 'time', 240, 120, ?, \
-         1607764652, 1607764652, '192.168.13.100', '192.168.13.1', 1, 1, ?, ?) RETURNING id",
+    let id = server.add_port(name, &format!("if{name}"), &[]).await;
+    sqlx::query(
+        "UPDATE ports SET ip = '192.168.13.100', gateway = '192.168.13.1', conn_dev = 1, \
+         conn_net = 1, operator_id = ?, network_type_id = ? WHERE id = ?",
     )
-    .bind(name)
-    .bind(format!("if{name}"))
-    .bind(format!("token-{name}"))
     .bind(operator)
     .bind(network)
-    .fetch_one(server.store.pool())
+    .bind(id)
+    .execute(server.store.pool())
     .await
-    .expect("port inserted")
+    .expect("live state written");
+    id
 }
 
 pub async fn set_port_active(server: &TestServer, port_id: i64, active: bool) {
