@@ -621,7 +621,7 @@ async fn del_removes_users_their_keys_and_delegations() {
     let server = TestServer::start().await;
     let (alice, alice_key) = server.user("alice1").await;
     let (bob, _) = server.user("bobby1").await;
-    let port = server.add_port("p", "wwan0", &[alice]).await;
+    server.add_port("p", "wwan0", &[alice]).await;
 
     // An unknown id among them: 404 and nobody is deleted.
     let (status, _) = server

@@ -151,8 +151,8 @@ impl TestServer {
                 json!({
                     "name": name, "ifname": ifname, "type": 1, "active": true,
                     "is_osfp": false, "osfp": null, "monitoring_interval": 10, "mtu": 0,
-                    "net_mode": "lte", "reconnect_interval": 600, "reconnect_type": "time",
-                    "reconnect_min": 60, "users": users
+                    "net_mode": "lte", "reconnect_interval": 240, "reconnect_type": "time",
+                    "reconnect_min": 120, "users": users
                 }),
             )
             .await;
