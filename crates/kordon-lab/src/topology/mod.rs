@@ -1,0 +1,1 @@
+//! Network namespaces of the lab (root).
