@@ -49,6 +49,13 @@ impl HuaweiDriver {
         }
     }
 
+    /// How many sessions (`SesTokInfo` exchanges) the driver has opened: one per renewal
+    /// after the firmware rejected a token, so a climbing count means a modem that keeps
+    /// dropping sessions.
+    pub async fn sessions_opened(&self) -> u64 {
+        self.state.lock().await.generation
+    }
+
     fn url(&self, endpoint: &str) -> Result<Url, DriverError> {
         self.base
             .join(&format!("api/{endpoint}"))
