@@ -11,11 +11,22 @@ const NEXT_TOKEN_HEADERS: [&str; 3] = [
     "__RequestVerificationToken",
 ];
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Default, Clone, PartialEq, Eq)]
 pub struct Session {
     /// The `Cookie` header value, `SessionID=…`.
     pub cookie: Option<String>,
     tokens: Vec<String>,
+}
+
+/// The cookie and tokens are credentials for the modem's API: debug output shows only
+/// whether they are there.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("has_cookie", &self.cookie.is_some())
+            .field("tokens", &self.tokens.len())
+            .finish()
+    }
 }
 
 impl Session {
@@ -132,6 +143,13 @@ mod tests {
         assert_eq!(session.take_token().as_deref(), Some("a"));
         assert_eq!(session.take_token().as_deref(), Some("b"));
         assert_eq!(session.take_token(), None);
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let session = Session::from_ses_tok_info(Some("SessionID=secret1"), Some("secret2"));
+        let shown = format!("{session:?}");
+        assert!(!shown.contains("secret"), "{shown}");
     }
 
     #[test]
