@@ -39,6 +39,44 @@ pub enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// A lab of emulated modems in network namespaces (root).
+    Lab {
+        #[command(subcommand)]
+        action: LabAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabAction {
+    /// Build the lab and serve its modem emulators until SIGINT/SIGTERM or `kordon lab down`.
+    Up {
+        /// Number of emulated modems.
+        #[arg(long, default_value_t = 5)]
+        modems: usize,
+        /// Comma-separated model codes or ids (e.g. Huawei_h_150,Zte_mf_833_r or 1,2),
+        /// repeated to fill --modems [default: all five models in turn]
+        #[arg(long, value_delimiter = ',')]
+        models: Vec<String>,
+        /// Lab name: 1-8 characters of a-z0-9; prefixes its namespaces and interfaces.
+        #[arg(long, default_value = "lab")]
+        name: String,
+        /// Seconds a reconnect keeps the data link down.
+        #[arg(long, default_value_t = 2.0)]
+        reconnect_delay: f64,
+    },
+    /// Print the running labs' modems and echo service.
+    Status {
+        /// Only this lab [default: every running lab]
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a lab and remove its namespaces and interfaces (also after a crash).
+    Down {
+        #[arg(long, default_value = "lab")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ mod admin;
 mod bootstrap;
 mod cli;
 mod housekeeping;
+mod lab;
 mod serve;
 mod settings;
 
@@ -38,6 +39,10 @@ async fn main() -> Result<()> {
         Command::Admin { action } => {
             init_logging("warn", "text");
             admin::run(action).await
+        }
+        Command::Lab { action } => {
+            init_logging("info", "text");
+            lab::run(action).await
         }
     }
 }
