@@ -18,6 +18,7 @@ pub mod driver;
 pub mod error;
 pub mod http;
 pub mod huawei;
+pub mod service;
 pub mod status;
 pub mod zte;
 
