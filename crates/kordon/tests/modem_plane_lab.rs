@@ -324,5 +324,61 @@ async fn ports_on_lab_modems_are_monitored_and_rotated_through_the_api() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["meta"]["total"], 3, "{reply}");
 
+    // modem/active false takes the interface down and stops monitoring; true restores both.
+    let port = ports[1].0;
+    let ifname = lab.modems()[1].host_if.clone();
+    let body = json!({"id": [port], "active": false});
+    let (status, reply) = call(
+        ns,
+        "POST",
+        "/api/devices/modem/active",
+        Some(key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let link_is_up = |ns: &str, ifname: &str| {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-o", "link", "show", "dev", ifname])
+            .output()
+            .expect("ip link");
+        String::from_utf8_lossy(&out.stdout).contains(",UP")
+    };
+    let deadline = Instant::now() + SETTLE;
+    while link_is_up(ns, &ifname) {
+        assert!(
+            Instant::now() < deadline,
+            "the inactive port's interface stayed up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = json!({"id": [port], "active": true});
+    let (status, reply) = call(
+        ns,
+        "POST",
+        "/api/devices/modem/active",
+        Some(key),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    wait_port(ns, key, port, "active again", |p| {
+        p["conn_dev"] == true && p["conn_inet"] == true
+    })
+    .await;
+    assert!(link_is_up(ns, &ifname));
+
+    // An unplugged modem shows conn_dev false; replugged, the port recovers by itself (new
+    // interface, routes installed again).
+    let modem = &lab.modems()[0];
+    modem.emulator.unplug().await.expect("unplug");
+    wait_port(ns, key, ports[0].0, "unplugged", |p| p["conn_dev"] == false).await;
+    modem.emulator.replug().await.expect("replug");
+    let wan = modem.emulator.state().wan_addr.to_string();
+    wait_port(ns, key, ports[0].0, "replugged", |p| {
+        p["conn_dev"] == true && p["conn_inet"] == true && p["external_ip"] == wan.as_str()
+    })
+    .await;
+
     lab.down().await.expect("lab down");
 }

@@ -4,7 +4,7 @@
 //! (`conn_inet`, `external_ip`). Loops follow the port snapshot: a port added, edited or
 //! reactivated gets a fresh loop, a deactivated one loses its loop.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use super::drivers::DriverPool;
 use super::echo;
 use super::network::LinkFacts;
 use super::operator_name::CatalogIds;
-use super::routing::PolicyRouting;
+use super::routing::{self, PolicyRouting};
 use super::snapshot::{PortDirectory, PortSettings};
 use super::ServiceConfig;
 use crate::driver::ModemDriver;
@@ -45,6 +45,8 @@ struct PortLoop {
 pub async fn run(context: PlaneContext, token: CancellationToken) {
     let mut directory = context.directory.clone();
     let mut loops: HashMap<i64, PortLoop> = HashMap::new();
+    // Interfaces of inactive ports this service took down, by port.
+    let mut downed: HashMap<i64, String> = HashMap::new();
     loop {
         let snapshot = directory.current();
         let stale: Vec<i64> = loops
@@ -70,6 +72,9 @@ pub async fn run(context: PlaneContext, token: CancellationToken) {
                 }
                 context.drivers.remove(id);
             }
+        }
+        if context.routing.is_some() {
+            follow_active_flags(&snapshot, &mut downed).await;
         }
         for port in snapshot.values() {
             if !port.active {
@@ -99,6 +104,43 @@ pub async fn run(context: PlaneContext, token: CancellationToken) {
     }
     for (_, running) in loops.drain() {
         stop_loop(running).await;
+    }
+}
+
+/// `modem/active` false takes the port's interface down; true brings it up again.
+async fn follow_active_flags(
+    snapshot: &BTreeMap<i64, PortSettings>,
+    downed: &mut HashMap<i64, String>,
+) {
+    for port in snapshot.values() {
+        let was_down = downed.get(&port.id);
+        if !port.active && was_down != Some(&port.ifname) {
+            match routing::set_link(&port.ifname, false).await {
+                Ok(()) => {
+                    tracing::info!(port = port.id, ifname = %port.ifname, "inactive: interface down");
+                    downed.insert(port.id, port.ifname.clone());
+                }
+                Err(error) => {
+                    tracing::debug!(port = port.id, %error, "cannot take the interface down")
+                }
+            }
+        }
+    }
+    let revived: Vec<(i64, String)> = downed
+        .iter()
+        .filter(|(id, ifname)| {
+            snapshot
+                .get(id)
+                .is_none_or(|port| port.active || port.ifname != **ifname)
+        })
+        .map(|(id, ifname)| (*id, ifname.clone()))
+        .collect();
+    for (id, ifname) in revived {
+        match routing::set_link(&ifname, true).await {
+            Ok(()) => tracing::info!(port = id, %ifname, "active again: interface up"),
+            Err(error) => tracing::debug!(port = id, %error, "cannot bring the interface up"),
+        }
+        downed.remove(&id);
     }
 }
 

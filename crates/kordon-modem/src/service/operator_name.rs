@@ -32,6 +32,9 @@ pub struct CatalogIds {
     store: Store,
     operators: Arc<Mutex<HashMap<String, i64>>>,
     network_types: Arc<Mutex<HashMap<String, i64>>>,
+    /// One lookup of an unseen operator at a time: two ports seeing "MegaFon" and
+    /// "MegaFon RUS" for the first time together must not create two operators.
+    creating: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl CatalogIds {
@@ -40,12 +43,17 @@ impl CatalogIds {
             store,
             operators: Arc::default(),
             network_types: Arc::default(),
+            creating: Arc::default(),
         }
     }
 
     /// The id of the operator `name` belongs to.
     pub async fn operator(&self, name: &str) -> Result<i64, StoreError> {
         let key = operator_key(name);
+        if let Some(id) = self.cached(&self.operators, &key) {
+            return Ok(id);
+        }
+        let _creating = self.creating.lock().await;
         if let Some(id) = self.cached(&self.operators, &key) {
             return Ok(id);
         }

@@ -88,6 +88,13 @@ impl PolicyRouting {
     }
 }
 
+/// Brings a port's interface up or down (`modem/active`). An interface that is not there
+/// (unplugged) is left alone: it comes back up by itself, and the next pass acts on it.
+pub async fn set_link(ifname: &str, up: bool) -> Result<(), RoutingError> {
+    let state = if up { "up" } else { "down" };
+    ip(&["link", "set", "dev", ifname, state]).await
+}
+
 async fn install(id: i64, ifname: &str, gateway: Ipv4Addr) -> Result<(), RoutingError> {
     let table = table_of(id);
     let gateway = gateway.to_string();
