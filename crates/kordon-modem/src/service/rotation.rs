@@ -142,6 +142,7 @@ impl Rotator {
     /// Runs the service until `token` is cancelled; rotations still running then are cut
     /// short and their ports marked as ended.
     pub async fn run(&self, token: CancellationToken) {
+        self.clear_interrupted().await;
         let (sender, mut receiver) = mpsc::unbounded_channel();
         *self.queue() = Some(sender);
         let mut running = JoinSet::new();
@@ -165,6 +166,26 @@ impl Rotator {
                     "rotation cut short: the reconnect service stopped"
                 );
                 self.end(&port, None).await;
+            }
+        }
+    }
+
+    /// A port still marked as rotating when the service starts was interrupted (kordon
+    /// stopped or crashed mid-rotation): clear the mark so the port does not look busy forever.
+    async fn clear_interrupted(&self) {
+        let snapshot = self.inner.context.directory.current();
+        for port in snapshot.values() {
+            if self.is_rotating(port.id) {
+                continue;
+            }
+            let result = self
+                .inner
+                .context
+                .book
+                .update(port, |state| state.reconnecting = false)
+                .await;
+            if let Err(error) = result {
+                tracing::warn!(port = port.id, %error, "cannot clear an interrupted rotation");
             }
         }
     }
