@@ -7,6 +7,7 @@
 
 pub mod farm;
 pub mod metrics;
+pub mod rotation;
 mod state;
 
 use std::future::Future;

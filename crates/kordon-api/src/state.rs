@@ -9,6 +9,7 @@ use kordon_store::Store;
 use kordon_supervisor::Supervisor;
 
 use crate::metrics::Metrics;
+use crate::rotation::PortRotation;
 
 /// API settings that come from kordon's configuration.
 #[derive(Debug, Clone)]
@@ -48,6 +49,8 @@ pub struct AppState {
     pub system: Arc<SystemSampler>,
     pub metrics: Arc<Metrics>,
     pub config: Arc<ApiConfig>,
+    /// IP rotation, when this build has the modem plane.
+    pub rotation: Option<Arc<dyn PortRotation>>,
 }
 
 impl AppState {
@@ -58,6 +61,13 @@ impl AppState {
             system: Arc::new(SystemSampler::new()),
             metrics: Arc::new(Metrics::new()),
             config: Arc::new(config),
+            rotation: None,
         }
+    }
+
+    /// The state with IP rotation handled by `rotation`.
+    pub fn with_rotation(mut self, rotation: Arc<dyn PortRotation>) -> Self {
+        self.rotation = Some(rotation);
+        self
     }
 }

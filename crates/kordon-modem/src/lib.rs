@@ -12,12 +12,14 @@
 //!
 //! Layout: `huawei::xml` and `zte::reply` parse the firmware's replies (no IO),
 //! `status` holds the shared vocabulary (signal strings, network generations), the driver
-//! modules do the HTTP exchanges.
+//! modules do the HTTP exchanges. [`service`] holds the plane's services (monitoring,
+//! rotation, timed rotation) and the per-port policy routing they rely on.
 
 pub mod driver;
 pub mod error;
 pub mod http;
 pub mod huawei;
+pub mod service;
 pub mod status;
 pub mod zte;
 

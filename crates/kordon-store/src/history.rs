@@ -268,7 +268,10 @@ impl Store {
         osfp_id: Option<i64>,
         at: i64,
     ) -> Result<RecordedIp> {
-        let mut tx = self.pool().begin().await?;
+        // IMMEDIATE: a deferred transaction that reads first cannot wait for another writer
+        // when it upgrades to write (SQLITE_BUSY at once, "database is locked"), which
+        // parallel rotations ending together would hit.
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
         let port: Option<i64> = sqlx::query_scalar("SELECT id FROM ports WHERE id = ?")
             .bind(port_id)
             .fetch_optional(&mut *tx)

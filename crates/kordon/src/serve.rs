@@ -1,14 +1,25 @@
 //! `kordon serve`: opens the store, registers and starts the services, serves the API until
 //! SIGINT or SIGTERM, then stops everything in order.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kordon_api::{ApiConfig, AppState};
+use kordon_modem::service::book::StateBook;
+use kordon_modem::service::drivers::DriverPool;
+use kordon_modem::service::monitor::{self, PlaneContext};
+use kordon_modem::service::network::HostNetwork;
+use kordon_modem::service::operator_name::CatalogIds;
+use kordon_modem::service::rotation::Rotator;
+use kordon_modem::service::routing::PolicyRouting;
+use kordon_modem::service::snapshot::PortDirectory;
+use kordon_modem::service::{scheduler, ServiceConfig};
 use kordon_store::Store;
 use kordon_supervisor::Supervisor;
 use tokio::net::TcpListener;
 
+use crate::rotation_bridge::RotationBridge;
 use crate::settings::Settings;
 use crate::{bootstrap, housekeeping};
 
@@ -33,6 +44,7 @@ pub async fn run(settings: Settings) -> Result<()> {
         Duration::from_secs(settings.housekeeping_interval),
     )
     .await;
+    let rotator = register_modem_services(&supervisor, &store, &settings).await?;
     supervisor.start_all().await;
 
     let listener = TcpListener::bind(settings.listen)
@@ -45,7 +57,8 @@ pub async fn run(settings: Settings) -> Result<()> {
         reserved_ports: Vec::new(),
         metrics_allow: settings.metrics_allow.clone(),
     };
-    let state = AppState::new(store.clone(), supervisor.clone(), config);
+    let state = AppState::new(store.clone(), supervisor.clone(), config)
+        .with_rotation(Arc::new(RotationBridge::new(rotator)));
     kordon_api::serve(listener, state, shutdown_signal())
         .await
         .context("API server failed")?;
@@ -55,6 +68,58 @@ pub async fn run(settings: Settings) -> Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Registers the modem plane's services: `normal` (monitoring), `reconnect` (IP rotation) and
+/// `scheduler` (timed rotation). Returns the rotation service's handle for the API.
+async fn register_modem_services(
+    supervisor: &Supervisor,
+    store: &Store,
+    settings: &Settings,
+) -> Result<Rotator> {
+    let echo_urls = settings
+        .echo_urls
+        .iter()
+        .map(|url| reqwest::Url::parse(url).with_context(|| format!("echo URL {url:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    let directory = PortDirectory::start(store.clone())
+        .await
+        .context("cannot read the ports")?;
+    let config = ServiceConfig::default();
+    // Installing routes needs CAP_NET_ADMIN; without it ports still work where the main
+    // table already routes them (one modem per family), and the log says why others do not.
+    let routing = nix::unistd::geteuid().is_root().then(PolicyRouting::new);
+    if routing.is_none() {
+        tracing::warn!("not root: no policy routing per port, echo checks may fail");
+    }
+    let context = PlaneContext {
+        directory,
+        book: StateBook::new(store.clone()),
+        drivers: DriverPool::new(Arc::new(HostNetwork { echo_urls }), config.echo_timeout),
+        catalog: CatalogIds::new(store.clone()),
+        config,
+        routing,
+    };
+    let rotator = Rotator::new(context.clone());
+    supervisor
+        .register("normal", "port monitoring", move |token| {
+            monitor::run(context.clone(), token)
+        })
+        .await;
+    let rotation = rotator.clone();
+    supervisor
+        .register("reconnect", "IP rotation", move |token| {
+            let rotation = rotation.clone();
+            async move { rotation.run(token).await }
+        })
+        .await;
+    let timed = rotator.clone();
+    supervisor
+        .register("scheduler", "timed IP rotation", move |token| {
+            scheduler::run(timed.clone(), token)
+        })
+        .await;
+    Ok(rotator)
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

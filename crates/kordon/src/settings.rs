@@ -26,7 +26,17 @@ pub struct Settings {
     /// First superuser, created only when the store has no user.
     pub admin_username: String,
     pub admin_password: Option<String>,
+    /// Services that answer with the caller's address in plain text, asked through each port
+    /// for its external IP (in order, the first answer counts).
+    pub echo_urls: Vec<String>,
 }
+
+/// Plain-HTTP "what is my IP" services (kordon's modem clients speak no TLS).
+pub const DEFAULT_ECHO_URLS: [&str; 3] = [
+    "http://api.ipify.org/",
+    "http://ifconfig.me/ip",
+    "http://icanhazip.com/",
+];
 
 impl Default for Settings {
     fn default() -> Self {
@@ -42,6 +52,10 @@ impl Default for Settings {
             housekeeping_interval: 600,
             admin_username: "admin".into(),
             admin_password: None,
+            echo_urls: DEFAULT_ECHO_URLS
+                .iter()
+                .map(|url| url.to_string())
+                .collect(),
         }
     }
 }
@@ -58,6 +72,7 @@ struct FileSettings {
     housekeeping_interval: Option<u64>,
     admin_username: Option<String>,
     admin_password: Option<String>,
+    echo_urls: Option<Vec<String>>,
 }
 
 /// Where settings come from besides the flags: the process environment in production, a map in
@@ -123,7 +138,8 @@ impl Settings {
             log_format,
             metrics_allow,
             housekeeping_interval,
-            admin_username
+            admin_username,
+            echo_urls
         );
         if file.admin_password.is_some() {
             self.admin_password = file.admin_password;
@@ -160,6 +176,13 @@ impl Settings {
         if let Some(v) = env.var("KORDON_ADMIN_PASSWORD") {
             self.admin_password = Some(v);
         }
+        if let Some(text) = env.var("KORDON_ECHO_URLS") {
+            self.echo_urls = text
+                .split(',')
+                .map(|url| url.trim().to_string())
+                .filter(|url| !url.is_empty())
+                .collect();
+        }
         Ok(())
     }
 
@@ -172,6 +195,12 @@ impl Settings {
         }
         if self.housekeeping_interval == 0 {
             bail!("housekeeping_interval must be at least 1 second");
+        }
+        for url in &self.echo_urls {
+            match reqwest::Url::parse(url) {
+                Ok(parsed) if parsed.scheme() == "http" => {}
+                _ => bail!("echo_urls: {url:?} is not an http:// URL"),
+            }
         }
         Ok(())
     }

@@ -4,19 +4,23 @@
 //! The link's `token` is either a panel user's API key (checked like the header, delegation
 //! included) or the port's own link token, good for that port only.
 //!
-//! Rotation itself belongs to the `reconnect` service, which kordon does not have yet. Both
-//! requests are authenticated and every id checked, then refused with 503: a client must not
-//! believe an IP changed when it did not.
+//! Both requests are authenticated and every id checked (404 for an id the caller cannot see),
+//! then handed to the rotation service ([`crate::rotation::PortRotation`]). The reply is `{"result": "ok"}` when
+//! every port's rotation started; a port that may not rotate now (already rotating, inside
+//! `reconnect_min`, inactive) is named in an error on `id` with the reason, while the other
+//! ports' rotations go ahead. Without a running `reconnect` service the reply is 503: a client
+//! must not believe an IP changed when it did not.
 
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use kordon_model::coerce;
+use kordon_model::{coerce, FieldErrors};
 
 use crate::farm::auth::{
     caller_by_key, is_key_shaped, token_from_headers, Caller, MSG_BAD_TOKEN, MSG_NO_CREDENTIALS,
 };
 use crate::farm::body::Body;
-use crate::farm::reply::{ApiError, ApiResult};
+use crate::farm::reply::{self, ApiError, ApiResult};
+use crate::rotation::RotationAnswers;
 use crate::AppState;
 
 pub const MSG_ROTATION_UNAVAILABLE: &str =
@@ -24,6 +28,33 @@ pub const MSG_ROTATION_UNAVAILABLE: &str =
 
 fn rotation_unavailable() -> ApiError {
     ApiError::Unavailable(MSG_ROTATION_UNAVAILABLE.to_string())
+}
+
+/// Hands checked ids to the rotation service and shapes its answer.
+async fn rotate(state: &AppState, ids: &[i64]) -> ApiResult {
+    let Some(rotation) = state.rotation.as_deref() else {
+        return Err(rotation_unavailable());
+    };
+    let answers = rotation
+        .request(ids)
+        .await
+        .map_err(|unavailable| ApiError::Unavailable(unavailable.0))?;
+    reply_for(answers)
+}
+
+/// `ok` when every rotation started, else an error on `id` naming each refused port.
+fn reply_for(answers: RotationAnswers) -> ApiResult {
+    let mut errors = FieldErrors::new();
+    for (id, verdict) in answers {
+        if let Err(reason) = verdict {
+            errors.add("id", format!("Port {id}: {reason}."));
+        }
+    }
+    if errors.is_empty() {
+        Ok(reply::ok())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
 }
 
 pub async fn reconnect_batch(
@@ -39,7 +70,7 @@ pub async fn reconnect_batch(
         .store
         .check_ports_visible(caller.scope(), &ids)
         .await?;
-    Err(rotation_unavailable())
+    rotate(&state, &ids).await
 }
 
 /// The query's `token` and `id` (the first of each).
@@ -92,12 +123,38 @@ pub async fn reconnect_link(
         }
         Err(other) => return Err(other),
     }
-    Err(rotation_unavailable())
+    let Some(id) = id else {
+        return Err(ApiError::field("id", coerce::MSG_INT));
+    };
+    rotate(&state, &[id]).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_named_per_port_on_id() {
+        assert!(reply_for(vec![(1, Ok(())), (2, Ok(()))]).is_ok());
+        let Err(ApiError::Invalid(errors)) = reply_for(vec![
+            (1, Ok(())),
+            (2, Err("a rotation of this port is already running".into())),
+            (3, Err("the port is inactive".into())),
+        ]) else {
+            panic!("refusals must be field errors");
+        };
+        let fields: Vec<(&str, &[String])> = errors.fields().collect();
+        assert_eq!(
+            fields,
+            vec![(
+                "id",
+                &[
+                    "Port 2: a rotation of this port is already running.".to_string(),
+                    "Port 3: the port is inactive.".to_string()
+                ][..]
+            )]
+        );
+    }
 
     #[test]
     fn reads_link_params() {
