@@ -7,9 +7,10 @@
 
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::{Result, StoreError};
+use crate::json_rows::{self, flag};
+use crate::Result;
 
 /// A port with its settings, live state, the names of what it refers to, and the users it is
 /// delegated to (as far as the reading scope may see them).
@@ -127,12 +128,7 @@ pub(super) fn select() -> &'static str {
 }
 
 pub(super) fn decode(text: &str) -> Result<Port> {
-    serde_json::from_str(text).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
-}
-
-/// SQLite keeps booleans as 0/1 and `json_object` passes them on as numbers.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<bool, D::Error> {
-    Ok(i64::deserialize(deserializer)? != 0)
+    json_rows::decode(text)
 }
 
 #[cfg(test)]
