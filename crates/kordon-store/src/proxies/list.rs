@@ -8,7 +8,7 @@
 //! wake-up each); that hand-off and the per-column copies, not SQLite, were most of the time.
 
 use kordon_model::filter::{Condition, FilterKey, FilterKind, FilterValue, Page};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{push_port_scope, ProxyRow};
@@ -40,15 +40,15 @@ pub struct ModemBrief {
     pub network_type: Option<String>,
 }
 
-/// A client IP of an `iponly` profile.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A client IP of an `iponly` profile; `proxy/list` replies serialize it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AuthIp {
     pub id: i64,
     pub ip: String,
 }
 
-/// A site list a profile allows, by id and name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A site list a profile allows, by id and name; `proxy/list` replies serialize it as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AllowedList {
     pub id: i64,
     pub name: String,
