@@ -66,30 +66,31 @@ pub struct ListedProxy {
     pub target_ports: Vec<i64>,
 }
 
-/// One [`ListedProxy`] of the profile `p` as a JSON object. Subqueries are wrapped in `json()`
-/// because a value loses its JSON subtype crossing a subquery, and would nest as a string.
+/// One [`ListedProxy`] of the profile `p` as a JSON object. The nested values come from
+/// subqueries as JSONB: text would lose its JSON subtype crossing a subquery and nest as a
+/// string, while a JSONB blob is recognized as JSON wherever it goes (and is not parsed again).
 const ITEM_JSON: &str = "json_object(\
     'row', json_object('id', p.id, 'port_id', p.port_id, 'active', p.active, 'type', p.type, \
         'auth', p.auth, 'listen_port', p.listen_port, 'is_local', p.is_local, \
         'maxconn', p.maxconn, 'is_allow', p.is_allow, 'is_ports', p.is_ports, \
         'login_id', p.login_id, 'date_create', p.date_create, 'date_update', p.date_update), \
-    'modem', json((SELECT json_object('id', m.id, 'name', m.name, 'active', m.active, \
+    'modem', (SELECT jsonb_object('id', m.id, 'name', m.name, 'active', m.active, \
         'ifname', m.ifname, 'ip', m.ip, 'gateway', m.gateway, 'conn_dev', m.conn_dev, \
         'conn_net', m.conn_net, 'reconnecting', m.reconnecting, \
         'reconnect_type', m.reconnect_type, 'reconnect_interval', m.reconnect_interval, \
         'reconnect_min', m.reconnect_min, 'operator', o.name, 'network_type', n.name) \
         FROM ports m LEFT JOIN operators o ON o.id = m.operator_id \
-        LEFT JOIN network_types n ON n.id = m.network_type_id WHERE m.id = p.port_id)), \
-    'login', json((SELECT json_object('id', id, 'login', login, 'password', password, \
+        LEFT JOIN network_types n ON n.id = m.network_type_id WHERE m.id = p.port_id), \
+    'login', (SELECT jsonb_object('id', id, 'login', login, 'password', password, \
         'bitrate_in', bitrate_in, 'bitrate_out', bitrate_out, 'owner_id', owner_id, \
-        'date_create', date_create) FROM proxy_logins WHERE id = p.login_id)), \
-    'ips', json((SELECT json_group_array(json_object('id', pi.id, 'ip', pi.ip) ORDER BY pi.id) \
+        'date_create', date_create) FROM proxy_logins WHERE id = p.login_id), \
+    'ips', (SELECT jsonb_group_array(jsonb_object('id', pi.id, 'ip', pi.ip) ORDER BY pi.id) \
         FROM proxy_auth_ips pa JOIN proxy_ips pi ON pi.id = pa.ip_id \
-        WHERE pa.proxy_id = p.id)), \
-    'allow', json((SELECT json_group_array(json_object('id', s.id, 'name', s.name) ORDER BY s.id) \
-        FROM proxy_allow a JOIN site_lists s ON s.id = a.list_id WHERE a.proxy_id = p.id)), \
-    'target_ports', json((SELECT json_group_array(port ORDER BY port) \
-        FROM proxy_target_ports WHERE proxy_id = p.id)))";
+        WHERE pa.proxy_id = p.id), \
+    'allow', (SELECT jsonb_group_array(jsonb_object('id', s.id, 'name', s.name) ORDER BY s.id) \
+        FROM proxy_allow a JOIN site_lists s ON s.id = a.list_id WHERE a.proxy_id = p.id), \
+    'target_ports', (SELECT jsonb_group_array(port ORDER BY port) \
+        FROM proxy_target_ports WHERE proxy_id = p.id))";
 
 /// `proxy/list` filters compared through [`listing::push_conditions`].
 pub const PROXY_FILTERS: &[Column] = &[
@@ -195,7 +196,7 @@ impl Store {
         // repeats the page order since a subquery's order does not carry over.
         let order = listing::order_terms(page, PROXY_SORTS, "p.id", page.sort);
         let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT json_group_array(json({ITEM_JSON}) ORDER BY {order}) FROM proxies p \
+            "SELECT json_group_array({ITEM_JSON} ORDER BY {order}) FROM proxies p \
              WHERE p.id IN (SELECT p.id"
         ));
         push_list_from(&mut query, scope, conditions);
