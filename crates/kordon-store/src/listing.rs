@@ -176,6 +176,15 @@ fn push_order(
     id_sql: &str,
     direction: SortDir,
 ) {
+    query.push(format!(
+        " ORDER BY {}",
+        order_terms(page, sorts, id_sql, direction)
+    ));
+}
+
+/// The terms of the page's `ORDER BY` (`column DIR, id DIR`), for a query that must repeat the
+/// order elsewhere, e.g. in an aggregate's `ORDER BY`.
+pub fn order_terms(page: &Page, sorts: &[SortColumn], id_sql: &str, direction: SortDir) -> String {
     let column = sorts
         .iter()
         .find(|s| s.field == page.field)
@@ -186,9 +195,9 @@ fn push_order(
         SortDir::Desc => "DESC",
     };
     if column == id_sql {
-        query.push(format!(" ORDER BY {column} {dir}"));
+        format!("{column} {dir}")
     } else {
-        query.push(format!(" ORDER BY {column} {dir}, {id_sql} {dir}"));
+        format!("{column} {dir}, {id_sql} {dir}")
     }
 }
 

@@ -11,13 +11,14 @@ mod state;
 pub use row::Port;
 pub use state::PortState;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use kordon_model::enums::{NetMode, ReconnectType};
 use kordon_model::filter::{Condition, FilterKind, FilterValue};
 use kordon_model::FieldErrors;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::json_rows;
 use crate::listing::{self, Column};
 use crate::users::new_key;
 use crate::{now, Change, Result, Scope, Store, StoreError};
@@ -111,7 +112,9 @@ fn dedup(ids: &[i64]) -> Vec<i64> {
 impl Store {
     /// One port, or `NotFound` when it does not exist or is outside `scope`.
     pub async fn port(&self, scope: Scope, id: i64) -> Result<Port> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(row::select());
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
+        row::push_object(&mut query, scope);
+        query.push(row::FROM);
         query.push(" AND p.id = ");
         query.push_bind(id);
         push_port_scope(&mut query, scope, "p.id");
@@ -120,13 +123,11 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         let encoded = encoded.ok_or(StoreError::NotFound { what: "port", id })?;
-        let mut ports = vec![row::decode(&encoded)?];
-        self.load_port_users(scope, &mut ports).await?;
-        Ok(ports.remove(0))
+        json_rows::decode(&encoded)
     }
 
-    /// The ports visible to `scope` matching checked `modem/list` conditions, by id. Two
-    /// queries whatever the count: the ports with their joined names, then their delegations.
+    /// The ports visible to `scope` matching checked `modem/list` conditions, by id, with
+    /// their delegations: one query returning one JSON array whatever the count.
     pub async fn list_ports(&self, scope: Scope, conditions: &[Condition]) -> Result<Vec<Port>> {
         // SQLite's lower() and LIKE fold ASCII only, and port names are often Cyrillic
         // ("Порт-10"): a non-ASCII name lookup is matched here with Unicode case folding.
@@ -140,50 +141,22 @@ impl Store {
                 _ => sql_conditions.push(condition.clone()),
             }
         }
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(row::select());
+        // The aggregate's ORDER BY, since the order rows reach an aggregate is unspecified.
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT json_group_array(");
+        row::push_object(&mut query, scope);
+        query.push(" ORDER BY p.id)");
+        query.push(row::FROM);
         push_port_scope(&mut query, scope, "p.id");
         listing::push_conditions(&mut query, &sql_conditions, PORT_FILTERS);
-        query.push(" ORDER BY p.id");
-        let encoded: Vec<String> = query.build_query_scalar().fetch_all(self.pool()).await?;
-        let mut ports = encoded
-            .iter()
-            .map(|text| row::decode(text))
-            .collect::<Result<Vec<Port>>>()?;
+        let encoded: String = query.build_query_scalar().fetch_one(self.pool()).await?;
+        let mut ports: Vec<Port> = json_rows::decode(&encoded)?;
         if !needles.is_empty() {
             ports.retain(|port| {
                 let name = port.name.to_lowercase();
                 needles.iter().all(|needle| name.contains(needle.as_str()))
             });
         }
-        self.load_port_users(scope, &mut ports).await?;
         Ok(ports)
-    }
-
-    async fn load_port_users(&self, scope: Scope, ports: &mut [Port]) -> Result<()> {
-        if ports.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<i64> = ports.iter().map(|p| p.id).collect();
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT port_id, user_id FROM port_users \
-             WHERE port_id IN (SELECT value FROM json_each(",
-        );
-        query.push_bind(json_ids(&ids));
-        query.push("))");
-        if let Scope::User(user_id) = scope {
-            query.push(" AND user_id = ");
-            query.push_bind(user_id);
-        }
-        query.push(" ORDER BY port_id, user_id");
-        let rows: Vec<(i64, i64)> = query.build_query_as().fetch_all(self.pool()).await?;
-        let mut by_port: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for (port_id, user_id) in rows {
-            by_port.entry(port_id).or_default().push(user_id);
-        }
-        for port in ports {
-            port.users = by_port.remove(&port.id).unwrap_or_default();
-        }
-        Ok(())
     }
 
     /// Problems with what a port's settings refer to, each under its API field: an unknown

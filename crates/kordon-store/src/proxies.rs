@@ -15,6 +15,7 @@ use kordon_model::enums::{ProxyAuth, ProxyType};
 use kordon_model::FieldErrors;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::json_rows::flag;
 use crate::{now, Change, Scope, Store, StoreError};
 
 pub use list::{
@@ -82,19 +83,24 @@ pub(crate) fn distinct(ids: &[i64]) -> Vec<i64> {
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
 
-/// A proxy profile's own row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+/// A proxy profile's own row; `proxy/list` reads it as JSON ([`list`]), the rest as columns.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct ProxyRow {
     pub id: i64,
     pub port_id: i64,
+    #[serde(deserialize_with = "flag")]
     pub active: bool,
     #[sqlx(rename = "type")]
+    #[serde(rename = "type")]
     pub proxy_type: String,
     pub auth: String,
     pub listen_port: i64,
+    #[serde(deserialize_with = "flag")]
     pub is_local: bool,
     pub maxconn: i64,
+    #[serde(deserialize_with = "flag")]
     pub is_allow: bool,
+    #[serde(deserialize_with = "flag")]
     pub is_ports: bool,
     pub login_id: Option<i64>,
     pub date_create: i64,

@@ -8,7 +8,7 @@
 use crate::proxies::{delete_owned, scope_user, OwnedKind, WriteResult};
 use crate::{now, Change, Result, Scope, Store, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow, serde::Deserialize)]
 pub struct ProxyLogin {
     pub id: i64,
     pub login: String,

@@ -22,15 +22,15 @@ use kordon_model::enums::{ProxyAuth, ProxyType};
 use kordon_model::filter::{self, Condition, FilterValue, SortDir};
 use kordon_model::{rules, rutime, FieldErrors};
 use kordon_store::listing;
-use kordon_store::proxies::{
-    proxy_filter_keys, ListedProxy, Proxy, ProxyFields, WriteError, PROXY_SORTS,
-};
+use kordon_store::proxies::{proxy_filter_keys, Proxy, ProxyFields, WriteError, PROXY_SORTS};
 use serde_json::{json, Value};
 
 use super::auth::Caller;
 use super::body::Body;
 use super::reply::{self, ApiError, ApiResult};
 use crate::{ApiConfig, AppState};
+
+mod listed;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -236,67 +236,6 @@ fn proxy_json(proxy: &Proxy, tz: Tz) -> Value {
     })
 }
 
-/// One `proxy/list` item, shaped as the document's sample.
-fn listed_json(item: &ListedProxy, tz: Tz) -> Value {
-    let row = &item.row;
-    let modem = item.modem.as_ref().map(|m| {
-        json!({
-            "id": m.id,
-            "name": m.name,
-            "active": m.active,
-            "ifname": m.ifname,
-            "ip": m.ip,
-            "gateway": m.gateway,
-            "conn_dev": m.conn_dev,
-            "conn_net": m.conn_net,
-            "reconnect": m.reconnecting,
-            "reconnect_type": m.reconnect_type,
-            "reconnect_interval": m.reconnect_interval,
-            "reconnect_min": m.reconnect_min,
-            "operator": m.operator,
-            "network_type": m.network_type,
-        })
-    });
-    let auth_params = if row.auth == ProxyAuth::Strong.as_str() {
-        item.login.as_ref().map_or(Value::Null, |l| {
-            json!({
-                "id": l.id,
-                "login": l.login,
-                "password": l.password,
-                "bitrate_in": l.bitrate_in,
-                "bitrate_out": l.bitrate_out,
-            })
-        })
-    } else {
-        Value::Array(
-            item.ips
-                .iter()
-                .map(|ip| json!({"id": ip.id, "ip": ip.ip}))
-                .collect(),
-        )
-    };
-    let port_active = item.modem.as_ref().is_some_and(|m| m.active);
-    json!({
-        "id": row.id,
-        "modem": modem,
-        "active": row.active,
-        "type": row.proxy_type,
-        "auth": row.auth,
-        "is_allow": row.is_allow,
-        "is_ports": row.is_ports,
-        "allow": item.allow.iter().map(|l| json!({"id": l.id, "name": l.name})).collect::<Vec<_>>(),
-        "ports": item.target_ports,
-        "targetport": item.target_ports,
-        "available": row.active && port_active,
-        "auth_params": auth_params,
-        "port": row.listen_port,
-        "is_local": row.is_local,
-        "maxconn": row.maxconn,
-        "date_create": rutime::format(row.date_create, tz),
-        "date_update": rutime::format(row.date_update, tz),
-    })
-}
-
 async fn add(State(state): State<AppState>, caller: Caller, body: Body) -> ApiResult {
     let fields = read_proxy(body, None, &state.config)?;
     let proxy = state.store.create_proxy(caller.scope(), &fields).await?;
@@ -373,10 +312,13 @@ async fn list(State(state): State<AppState>, caller: Caller, body: Body) -> ApiR
         .store
         .list_proxies(caller.scope(), &conditions, &page)
         .await?;
-    Ok(reply::json(json!({
-        "meta": page.meta(total),
-        "data": items.iter().map(|item| listed_json(item, tz)).collect::<Vec<_>>(),
-    })))
+    Ok(reply::serialized(listed::Reply {
+        data: items
+            .iter()
+            .map(|item| listed::Item::new(item, tz))
+            .collect(),
+        meta: page.meta(total),
+    }))
 }
 
 async fn set_active(State(state): State<AppState>, caller: Caller, body: Body) -> ApiResult {

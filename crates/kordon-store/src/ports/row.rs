@@ -1,15 +1,19 @@
 //! Reading ports: the [`Port`] struct and the query that loads it.
 //!
-//! Each row arrives as one JSON object built by SQLite (`json_object`) rather than as ~40
+//! Each port arrives as one JSON object built by SQLite (`json_object`) rather than as ~40
 //! columns: sqlx copies every column value separately (an allocation each), and for an unpaged
 //! list of a thousand ports that copying, not SQLite, was most of the time (measured: about
 //! 10 ms for 1,000 rows as columns, under half of that as JSON objects decoded with serde).
+//! A list goes further and arrives as one JSON array, its delegations nested, since sqlx also
+//! hands each row over from its worker thread on its own.
 
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
+use sqlx::{QueryBuilder, Sqlite};
 
-use crate::{Result, StoreError};
+use crate::json_rows::flag;
+use crate::Scope;
 
 /// A port with its settings, live state, the names of what it refers to, and the users it is
 /// delegated to (as far as the reading scope may see them).
@@ -61,11 +65,10 @@ pub struct Port {
     pub network_type: Option<String>,
     /// Delegated users visible to the reading scope: all of them for [`crate::Scope::All`],
     /// only the reader for [`crate::Scope::User`] (co-delegates are other users' business).
-    #[serde(default)]
     pub users: Vec<i64>,
 }
 
-/// Each [`Port`] field (but `users`) and the SQL expression it is read from.
+/// Each [`Port`] field but `users` ([`push_object`]) and the SQL expression it is read from.
 const FIELDS: &[(&str, &str)] = &[
     ("id", "p.id"),
     ("name", "p.name"),
@@ -106,33 +109,38 @@ const FIELDS: &[(&str, &str)] = &[
     ("network_type", "n.name"),
 ];
 
-static SELECT: LazyLock<String> = LazyLock::new(|| {
+/// `json_object(<every Port field but users>` for the port `p`, left open for `users`.
+static OBJECT: LazyLock<String> = LazyLock::new(|| {
     let pairs: Vec<String> = FIELDS
         .iter()
         .map(|(field, sql)| format!("'{field}', {sql}"))
         .collect();
-    format!(
-        "SELECT json_object({}) FROM ports p \
-         LEFT JOIN os_fingerprints f ON f.id = p.osfp_id \
-         LEFT JOIN operators o ON o.id = p.operator_id \
-         LEFT JOIN network_types n ON n.id = p.network_type_id \
-         WHERE 1=1",
-        pairs.join(", ")
-    )
+    format!("json_object({}", pairs.join(", "))
 });
 
-/// `SELECT <one JSON port per row> FROM ports p … WHERE 1=1`, ready for ` AND …` conditions.
-pub(super) fn select() -> &'static str {
-    SELECT.as_str()
-}
+/// What [`push_object`] refers to, ready for ` AND …` conditions.
+pub(super) const FROM: &str = " FROM ports p \
+     LEFT JOIN os_fingerprints f ON f.id = p.osfp_id \
+     LEFT JOIN operators o ON o.id = p.operator_id \
+     LEFT JOIN network_types n ON n.id = p.network_type_id \
+     WHERE 1=1";
 
-pub(super) fn decode(text: &str) -> Result<Port> {
-    serde_json::from_str(text).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
-}
-
-/// SQLite keeps booleans as 0/1 and `json_object` passes them on as numbers.
-fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<bool, D::Error> {
-    Ok(i64::deserialize(deserializer)? != 0)
+/// Appends one [`Port`] of the port `p` as a JSON object, with the users it is delegated to
+/// as far as `scope` may see them; the query goes on with [`FROM`]. The users are nested here
+/// rather than read as a row per delegation, for the reason in the module comment.
+pub(super) fn push_object(query: &mut QueryBuilder<'_, Sqlite>, scope: Scope) {
+    query.push(OBJECT.as_str());
+    // JSONB, because JSON text would lose its subtype crossing the subquery and nest as a
+    // string; a JSONB blob is recognized as JSON wherever it goes.
+    query.push(
+        ", 'users', (SELECT jsonb_group_array(u.user_id ORDER BY u.user_id) \
+         FROM port_users u WHERE u.port_id = p.id",
+    );
+    if let Scope::User(user_id) = scope {
+        query.push(" AND u.user_id = ");
+        query.push_bind(user_id);
+    }
+    query.push("))");
 }
 
 #[cfg(test)]
