@@ -42,25 +42,7 @@ impl PortSettings {
             reconnect_interval: port.reconnect_interval,
             reconnect_min: port.reconnect_min,
             osfp_id: if port.is_osfp { port.osfp_id } else { None },
-            stored_state: PortState {
-                ip: port.ip.clone(),
-                gateway: port.gateway.clone(),
-                conn_dev: port.conn_dev,
-                conn_net: port.conn_net,
-                conn_inet: port.conn_inet,
-                reconnecting: port.reconnecting,
-                reconnect_start: port.reconnect_start,
-                reconnect_end: port.reconnect_end,
-                signal: port.signal,
-                rsrq: port.rsrq.clone(),
-                rsrp: port.rsrp.clone(),
-                rssi: port.rssi.clone(),
-                sinr: port.sinr.clone(),
-                operator_id: port.operator_id,
-                network_type_id: port.network_type_id,
-                external_ip: port.external_ip.clone(),
-                next_reconnect_at: port.next_reconnect_at,
-            },
+            stored_state: port.state(),
         }
     }
 

@@ -68,6 +68,31 @@ pub struct Port {
     pub users: Vec<i64>,
 }
 
+impl Port {
+    /// The live fields of the port, as the monitoring and rotation services write them.
+    pub fn state(&self) -> super::PortState {
+        super::PortState {
+            ip: self.ip.clone(),
+            gateway: self.gateway.clone(),
+            conn_dev: self.conn_dev,
+            conn_net: self.conn_net,
+            conn_inet: self.conn_inet,
+            reconnecting: self.reconnecting,
+            reconnect_start: self.reconnect_start,
+            reconnect_end: self.reconnect_end,
+            signal: self.signal,
+            rsrq: self.rsrq.clone(),
+            rsrp: self.rsrp.clone(),
+            rssi: self.rssi.clone(),
+            sinr: self.sinr.clone(),
+            operator_id: self.operator_id,
+            network_type_id: self.network_type_id,
+            external_ip: self.external_ip.clone(),
+            next_reconnect_at: self.next_reconnect_at,
+        }
+    }
+}
+
 /// Each [`Port`] field but `users` ([`push_object`]) and the SQL expression it is read from.
 const FIELDS: &[(&str, &str)] = &[
     ("id", "p.id"),
@@ -222,25 +247,7 @@ mod tests {
         assert_eq!(port.link_token, created.link_token);
         assert_eq!(port.link_token.len(), 40);
         assert!(port.date_create > 0 && port.date_update >= port.date_create);
-        let read_state = PortState {
-            ip: port.ip.clone(),
-            gateway: port.gateway.clone(),
-            conn_dev: port.conn_dev,
-            conn_net: port.conn_net,
-            conn_inet: port.conn_inet,
-            reconnecting: port.reconnecting,
-            reconnect_start: port.reconnect_start,
-            reconnect_end: port.reconnect_end,
-            signal: port.signal,
-            rsrq: port.rsrq.clone(),
-            rsrp: port.rsrp.clone(),
-            rssi: port.rssi.clone(),
-            sinr: port.sinr.clone(),
-            operator_id: port.operator_id,
-            network_type_id: port.network_type_id,
-            external_ip: port.external_ip.clone(),
-            next_reconnect_at: port.next_reconnect_at,
-        };
+        let read_state = port.state();
         assert_eq!(read_state, state);
         assert_eq!(
             (port.osfp_name.as_deref(), port.osfp_os.as_deref()),
