@@ -1,0 +1,8 @@
+//! The proxy data plane: HTTP and SOCKS5 listeners whose traffic leaves through a port's modem.
+//!
+//! `protocol` parses the wire (no IO); `table` is the immutable snapshot of the profiles the
+//! hot path reads; `limits` holds the shared token buckets and connection caps.
+
+pub mod limits;
+pub mod protocol;
+pub mod table;

@@ -1,0 +1,1 @@
+//! Shared bandwidth buckets and connection caps.

@@ -1,0 +1,1 @@
+//! Wire formats of the proxy protocols, parsed without IO.

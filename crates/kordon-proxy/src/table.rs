@@ -1,0 +1,1 @@
+//! The immutable snapshot of proxy profiles the hot path reads.
