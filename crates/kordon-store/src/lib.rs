@@ -15,6 +15,7 @@ pub mod ports;
 pub mod proxies;
 pub mod proxy_ips;
 pub mod proxy_logins;
+pub mod proxy_plane;
 pub mod site_lists;
 pub mod users;
 
