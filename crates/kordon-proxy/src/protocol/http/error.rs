@@ -28,4 +28,6 @@ pub enum HttpError {
     NoColon,
     #[error("Proxy-Authorization credentials are not UTF-8")]
     NotUtf8,
+    #[error("ambiguous body framing: {0}")]
+    AmbiguousFraming(&'static str),
 }
