@@ -1,7 +1,8 @@
 //! SOCKS version 5 (RFC 1928) with username/password authentication (RFC 1929).
 //!
-//! A session is: [`greeting`] → method selection reply → optionally [`auth`] → [`request`] →
-//! [`reply`]; UDP ASSOCIATE then carries datagrams with the [`udp`] header.
+//! A client connection goes through [`greeting`] → method selection reply → optionally
+//! [`auth`] → [`request`] → [`reply`]; UDP ASSOCIATE then carries datagrams with the [`udp`]
+//! header.
 
 pub mod address;
 pub mod auth;
