@@ -156,21 +156,6 @@ impl Store {
         .await?)
     }
 
-    /// Ids among `ids` that name no user.
-    pub async fn missing_users(&self, ids: &[i64]) -> Result<Vec<i64>> {
-        let mut missing = Vec::new();
-        for id in ids {
-            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?;
-            if found.is_none() {
-                missing.push(*id);
-            }
-        }
-        Ok(missing)
-    }
-
     /// Every uniqueness rule a user with this name and e-mail would break (except against
     /// user `except`, the one being edited), as `(field, message)` pairs, so the API can
     /// report them together with the other field errors of the request.
@@ -361,13 +346,18 @@ impl Store {
 
     /// Active superusers other than those in `except`.
     pub async fn other_active_superusers(&self, except: &[i64]) -> Result<i64> {
-        let rows = sqlx::query("SELECT id FROM users WHERE is_superuser = 1 AND is_active = 1")
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows
-            .iter()
-            .filter(|row| !except.contains(&row.get::<i64, _>("id")))
-            .count() as i64)
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT count(*) FROM users WHERE is_superuser = 1 AND is_active = 1",
+        );
+        if !except.is_empty() {
+            query.push(" AND id NOT IN (");
+            let mut ids = query.separated(", ");
+            for id in except {
+                ids.push_bind(*id);
+            }
+            query.push(")");
+        }
+        Ok(query.build_query_scalar().fetch_one(self.pool()).await?)
     }
 
     /// Replaces a user's password and revokes their keys (recovery).
