@@ -2,7 +2,7 @@
 //! IPv4 routing table (`/proc/net/route`).
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interface {
@@ -63,6 +63,48 @@ fn first_host(ip: Ipv4Addr, prefix_len: u8) -> Option<Ipv4Addr> {
     let host = (u32::from(ip) & mask) + 1;
     let host = Ipv4Addr::from(host);
     (host != ip).then_some(host)
+}
+
+/// One address assigned to an interface, with its network's prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterfaceAddress {
+    pub ip: IpAddr,
+    pub prefix_len: u8,
+}
+
+/// Every IPv4 and IPv6 address of every interface (an interface may have several), keyed by
+/// interface name.
+pub fn addresses() -> Result<BTreeMap<String, Vec<InterfaceAddress>>, HostError> {
+    let mut by_name: BTreeMap<String, Vec<InterfaceAddress>> = BTreeMap::new();
+    for entry in nix::ifaddrs::getifaddrs()? {
+        let (Some(address), Some(netmask)) = (entry.address.as_ref(), entry.netmask.as_ref())
+        else {
+            continue;
+        };
+        let found =
+            if let (Some(ip), Some(mask)) = (address.as_sockaddr_in(), netmask.as_sockaddr_in()) {
+                Some(InterfaceAddress {
+                    ip: IpAddr::V4(ip.ip()),
+                    prefix_len: u32::from(mask.ip()).count_ones() as u8,
+                })
+            } else if let (Some(ip), Some(mask)) =
+                (address.as_sockaddr_in6(), netmask.as_sockaddr_in6())
+            {
+                Some(InterfaceAddress {
+                    ip: IpAddr::V6(ip.ip()),
+                    prefix_len: u128::from(mask.ip()).count_ones() as u8,
+                })
+            } else {
+                None
+            };
+        if let Some(found) = found {
+            by_name
+                .entry(entry.interface_name.clone())
+                .or_default()
+                .push(found);
+        }
+    }
+    Ok(by_name)
 }
 
 /// Every interface of the machine, sorted by name.
@@ -144,6 +186,16 @@ mod tests {
         );
         assert_eq!(first_host(Ipv4Addr::new(10, 0, 0, 1), 24), None);
         assert_eq!(first_host(Ipv4Addr::new(10, 0, 0, 1), 32), None);
+    }
+
+    #[test]
+    fn loopback_addresses_have_their_prefix() {
+        let all = addresses().unwrap();
+        let lo = all.get("lo").expect("lo has addresses");
+        assert!(lo.contains(&InterfaceAddress {
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            prefix_len: 8
+        }));
     }
 
     #[test]

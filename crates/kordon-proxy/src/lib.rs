@@ -3,6 +3,10 @@
 //! `protocol` parses the wire (no IO); `table` is the immutable snapshot of the profiles the
 //! hot path reads; `limits` holds the shared token buckets and connection caps.
 
+pub mod egress;
+pub mod guard;
 pub mod limits;
 pub mod protocol;
+pub mod service;
+pub mod stats;
 pub mod table;

@@ -82,6 +82,15 @@ impl Auth {
         }
     }
 
+    /// Whether a client at `address` may use the profile once authenticated: any address
+    /// for `strong` profiles, a listed one for `iponly`.
+    pub fn admits_client(&self, address: IpAddr) -> bool {
+        match self {
+            Auth::Strong(_) => true,
+            Auth::IpOnly(_) => self.admits_address(address),
+        }
+    }
+
     /// The login whose bitrate caps apply, for `strong` profiles.
     pub fn login_id(&self) -> Option<i64> {
         match self {
@@ -126,6 +135,13 @@ impl SiteRule {
             return true;
         }
         self.domains.matches(host) == self.is_allow
+    }
+
+    /// Whether a target given as an address may be reached. An allow-only list names sites,
+    /// so an address passes only if the list names it as written; otherwise allow-only lists
+    /// would be bypassed by connecting to the address directly.
+    pub fn permits_address(&self, ip: IpAddr) -> bool {
+        self.permits_domain(&ip.to_string())
     }
 }
 

@@ -1,0 +1,157 @@
+//! Name resolution on the egress side: queries go out of the port's interface to the
+//! resolver its modem offers (the modem's LAN address, where HiLink and ZTE firmware run a
+//! DNS forwarder), never to the host's resolver, so a name resolves as the target network
+//! sees it and no query leaks through another link.
+//!
+//! The wire format is hickory-proto's; this module only sends one question and reads the
+//! answer (UDP, then TCP when the answer is truncated).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use socket2::{Domain, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::UdpSocket;
+
+use super::connect::{bound_socket, connect_through};
+
+/// Largest UDP answer read (EDNS-less servers send at most 512 bytes; some send more).
+const MAX_UDP_ANSWER: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("{0:?} is not a valid domain name")]
+    BadName(String),
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("{0} has no address")]
+    NoAddress(String),
+    #[error("the resolver answered {0}")]
+    Failed(ResponseCode),
+    #[error("no answer from the resolver within {0:?}")]
+    Timeout(Duration),
+    #[error("resolver unreachable: {0}")]
+    Io(#[from] io::Error),
+    #[error("unreadable answer: {0}")]
+    Malformed(String),
+}
+
+/// Where and how a port resolves names.
+#[derive(Debug, Clone)]
+pub struct DnsPath<'a> {
+    pub ifname: &'a str,
+    pub server: SocketAddr,
+    /// For each attempt (two attempts over UDP).
+    pub timeout: Duration,
+}
+
+/// The addresses of `name`: IPv4 first (mobile links are IPv4 first), IPv6 when the name has
+/// no IPv4 address.
+pub async fn resolve(name: &str, path: &DnsPath<'_>) -> Result<Vec<IpAddr>, ResolveError> {
+    let fqdn = Name::from_ascii(name)
+        .and_then(|n| n.append_domain(&Name::root()))
+        .map_err(|_| ResolveError::BadName(name.to_string()))?;
+    let v4 = lookup(&fqdn, RecordType::A, path).await?;
+    if !v4.is_empty() {
+        return Ok(v4);
+    }
+    let v6 = lookup(&fqdn, RecordType::AAAA, path).await?;
+    if v6.is_empty() {
+        return Err(ResolveError::NoAddress(name.to_string()));
+    }
+    Ok(v6)
+}
+
+async fn lookup(
+    name: &Name,
+    kind: RecordType,
+    path: &DnsPath<'_>,
+) -> Result<Vec<IpAddr>, ResolveError> {
+    let id: u16 = rand::random();
+    let mut query = Message::new();
+    query
+        .set_id(id)
+        .set_message_type(MessageType::Query)
+        .set_op_code(OpCode::Query)
+        .set_recursion_desired(true)
+        .add_query(Query::query(name.clone(), kind));
+    let wire = query
+        .to_vec()
+        .map_err(|e| ResolveError::Malformed(e.to_string()))?;
+    let mut answer = None;
+    for _ in 0..2 {
+        match tokio::time::timeout(path.timeout, ask_udp(&wire, path)).await {
+            Ok(Ok(bytes)) => {
+                answer = Some(bytes);
+                break;
+            }
+            Ok(Err(error)) => return Err(error.into()),
+            Err(_) => continue,
+        }
+    }
+    let bytes = answer.ok_or(ResolveError::Timeout(path.timeout))?;
+    let mut message = check(&bytes, id, name, kind)?;
+    if message.truncated() {
+        let bytes = tokio::time::timeout(path.timeout, ask_tcp(&wire, path))
+            .await
+            .map_err(|_| ResolveError::Timeout(path.timeout))??;
+        message = check(&bytes, id, name, kind)?;
+    }
+    match message.response_code() {
+        ResponseCode::NoError => {}
+        ResponseCode::NXDomain => return Err(ResolveError::NotFound(name.to_utf8())),
+        code => return Err(ResolveError::Failed(code)),
+    }
+    Ok(message
+        .answers()
+        .iter()
+        .filter_map(|record| match record.data() {
+            RData::A(a) if kind == RecordType::A => Some(IpAddr::V4(a.0)),
+            RData::AAAA(aaaa) if kind == RecordType::AAAA => Some(IpAddr::V6(aaaa.0)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Parses an answer and checks it answers our question (id and question echoed), so a stray
+/// or spoofed datagram is not taken for the answer.
+fn check(bytes: &[u8], id: u16, name: &Name, kind: RecordType) -> Result<Message, ResolveError> {
+    let message = Message::from_vec(bytes).map_err(|e| ResolveError::Malformed(e.to_string()))?;
+    let echoes = message.id() == id
+        && message.message_type() == MessageType::Response
+        && message
+            .queries()
+            .first()
+            .is_some_and(|q| q.query_type() == kind && q.name() == name);
+    if !echoes {
+        return Err(ResolveError::Malformed(
+            "the answer does not match the question".into(),
+        ));
+    }
+    Ok(message)
+}
+
+async fn ask_udp(wire: &[u8], path: &DnsPath<'_>) -> io::Result<Vec<u8>> {
+    let socket = bound_socket(Domain::for_address(path.server), Type::DGRAM, path.ifname)?;
+    let socket = UdpSocket::from_std(socket.into())?;
+    socket.connect(path.server).await?;
+    socket.send(wire).await?;
+    let mut buf = vec![0u8; MAX_UDP_ANSWER];
+    let len = socket.recv(&mut buf).await?;
+    buf.truncate(len);
+    Ok(buf)
+}
+
+async fn ask_tcp(wire: &[u8], path: &DnsPath<'_>) -> io::Result<Vec<u8>> {
+    let mut stream = connect_through(path.ifname, path.server, path.timeout).await?;
+    let len = u16::try_from(wire.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    stream.write_all(&len.to_be_bytes()).await?;
+    stream.write_all(wire).await?;
+    let answer_len = stream.read_u16().await?;
+    let mut buf = vec![0u8; usize::from(answer_len)];
+    stream.read_exact(&mut buf).await?;
+    Ok(buf)
+}

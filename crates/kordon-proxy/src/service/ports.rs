@@ -1,0 +1,76 @@
+//! Which ports carry traffic now. A port whose modem starts rotating gets its connections cut
+//! at once: they would die anyway when the modem drops its data link, and a clean close tells
+//! the client now instead of after a TCP timeout. New connections wait for the rotation to
+//! end (see `session::open`).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::egress::PortActivity;
+use crate::table::ProxyTable;
+
+/// How often rotation state is read. A rotation takes seconds; this bounds how long a
+/// connection through a rotating modem lingers.
+const POLL: Duration = Duration::from_millis(200);
+
+#[derive(Clone)]
+pub struct PortGate {
+    activity: Arc<dyn PortActivity>,
+    /// Cancelled when the port starts rotating; replaced by a fresh token right after.
+    cuts: Arc<Mutex<HashMap<i64, CancellationToken>>>,
+}
+
+impl PortGate {
+    pub fn new(activity: Arc<dyn PortActivity>) -> PortGate {
+        PortGate {
+            activity,
+            cuts: Arc::default(),
+        }
+    }
+
+    pub fn is_rotating(&self, port_id: i64) -> bool {
+        self.activity.is_rotating(port_id)
+    }
+
+    /// The token that ends the port's connections at its next rotation.
+    pub fn cut_token(&self, port_id: i64) -> CancellationToken {
+        self.lock().entry(port_id).or_default().clone()
+    }
+
+    /// Cuts the connections of ports as they start rotating, until `shutdown`.
+    pub async fn watch(self, table: watch::Receiver<Arc<ProxyTable>>, shutdown: CancellationToken) {
+        let mut rotating: HashSet<i64> = HashSet::new();
+        loop {
+            let ports: HashSet<i64> = table
+                .borrow()
+                .profiles()
+                .map(|profile| profile.egress.port_id)
+                .collect();
+            for port in &ports {
+                let now = self.activity.is_rotating(*port);
+                if now && rotating.insert(*port) {
+                    if let Some(token) = self.lock().remove(port) {
+                        token.cancel();
+                    }
+                    tracing::debug!(port, "port rotating: its proxied connections closed");
+                } else if !now {
+                    rotating.remove(port);
+                }
+            }
+            self.lock().retain(|port, _| ports.contains(port));
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
+        // A map of tokens has no invariant a panic could break.
+        self.cuts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,92 @@
+//! What a session knows about its client and the profile it came in on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::pipe::{Direction, Meter};
+use crate::limits::{ConnectionPermit, LoginLimit};
+use crate::service::Plane;
+use crate::stats::{OpenGuard, ProfileStats, RefusalKind, Traffic};
+use crate::table::Profile;
+
+pub(in crate::service) struct Client {
+    pub plane: Arc<Plane>,
+    pub profile: Arc<Profile>,
+    pub stats: Arc<ProfileStats>,
+    pub peer: SocketAddr,
+    /// `None` when the profile was at `maxconn` as the connection came in.
+    pub permit: Option<ConnectionPermit>,
+    _open: OpenGuard,
+}
+
+impl Client {
+    pub fn new(
+        plane: Arc<Plane>,
+        profile: Arc<Profile>,
+        peer: SocketAddr,
+        permit: Option<ConnectionPermit>,
+    ) -> Client {
+        let stats = plane.stats.profile(profile.id);
+        let open = stats.open_guard();
+        Client {
+            plane,
+            profile,
+            stats,
+            peer,
+            permit,
+            _open: open,
+        }
+    }
+
+    pub fn count_refusal(&self, kind: RefusalKind) {
+        self.stats.refuse(kind);
+        tracing::debug!(
+            profile = self.profile.id,
+            client = %self.peer,
+            reason = kind.name(),
+            "proxy connection refused"
+        );
+    }
+
+    /// The buckets of the profile's login (`strong` profiles), shared with every other
+    /// connection of that login.
+    pub fn login_limit(&self) -> Option<Arc<LoginLimit>> {
+        self.plane.buckets.get(self.profile.auth.login_id()?)
+    }
+
+    /// Counts a relayed connection and returns the meter for its bytes.
+    pub fn start_meter(&self) -> ConnectionMeter {
+        let login = self
+            .profile
+            .auth
+            .login_id()
+            .map(|id| self.plane.stats.login(id));
+        self.stats.traffic.add_connection();
+        if let Some(login) = &login {
+            login.add_connection();
+        }
+        ConnectionMeter {
+            profile: Arc::clone(&self.stats),
+            login,
+        }
+    }
+}
+
+/// Counts a connection's bytes on its profile and its login.
+pub(in crate::service) struct ConnectionMeter {
+    profile: Arc<ProfileStats>,
+    login: Option<Arc<Traffic>>,
+}
+
+impl Meter for ConnectionMeter {
+    fn record(&self, direction: Direction, bytes: u64) {
+        let add = |traffic: &Traffic| match direction {
+            Direction::Inbound => traffic.add_in(bytes),
+            Direction::Outbound => traffic.add_out(bytes),
+        };
+        add(&self.profile.traffic);
+        if let Some(login) = &self.login {
+            add(login);
+        }
+    }
+}
