@@ -8,6 +8,6 @@ mod bucket;
 mod connections;
 mod logins;
 
-pub use bucket::{TokenBucket, MIN_BURST};
+pub use bucket::{TokenBucket, BURST_WINDOW, MIN_BURST};
 pub use connections::{ConnectionLimit, ConnectionPermit};
 pub use logins::{LoginBuckets, LoginLimit};

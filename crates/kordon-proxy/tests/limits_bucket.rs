@@ -67,7 +67,7 @@ async fn unlimited_never_waits() {
 }
 
 #[tokio::test]
-async fn burst_is_one_second_or_sixteen_kib() {
+async fn burst_is_a_tenth_of_a_second_or_sixteen_kib() {
     // 8 kbit/s: a 1,000-byte second, so the burst is the 16 KiB floor.
     let slow = TokenBucket::new(8_000);
     tokio::time::timeout(Duration::from_millis(100), slow.take(MIN_BURST))
@@ -79,11 +79,17 @@ async fn burst_is_one_second_or_sixteen_kib() {
             .is_err(),
         "an empty 1,000 B/s bucket gave 1,000 bytes within 300 ms"
     );
-    // 80 Mbit/s: a full second (10 MB) passes at once.
+    // 80 Mbit/s: a tenth of a second (1 MB) passes at once, a second's worth does not.
     let fast = TokenBucket::new(80_000_000);
-    tokio::time::timeout(Duration::from_millis(100), fast.take(10_000_000))
+    tokio::time::timeout(Duration::from_millis(50), fast.take(1_000_000))
         .await
-        .expect("one second's worth was not available at once");
+        .expect("a tenth of a second's worth was not available at once");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), fast.take(9_000_000))
+            .await
+            .is_err(),
+        "nine tenths of a second's worth passed within 300 ms"
+    );
 }
 
 #[tokio::test]

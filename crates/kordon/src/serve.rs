@@ -15,15 +15,17 @@ use kordon_modem::service::rotation::Rotator;
 use kordon_modem::service::routing::PolicyRouting;
 use kordon_modem::service::snapshot::PortDirectory;
 use kordon_modem::service::{scheduler, ServiceConfig};
+use kordon_proxy::stats::PlaneStats;
 use kordon_store::Store;
 use kordon_supervisor::Supervisor;
 use tokio::net::TcpListener;
 
 use crate::rotation_bridge::RotationBridge;
 use crate::settings::Settings;
-use crate::{bootstrap, housekeeping};
+use crate::{bootstrap, housekeeping, proxy_plane};
 
 pub async fn run(settings: Settings) -> Result<()> {
+    raise_open_files_limit();
     let store = Store::open_dir(&settings.data_dir)
         .await
         .with_context(|| format!("cannot open the store in {}", settings.data_dir.display()))?;
@@ -45,6 +47,15 @@ pub async fn run(settings: Settings) -> Result<()> {
     )
     .await;
     let rotator = register_modem_services(&supervisor, &store, &settings).await?;
+    let proxy_stats = PlaneStats::new();
+    proxy_plane::register(
+        &supervisor,
+        &store,
+        &settings,
+        rotator.clone(),
+        Arc::clone(&proxy_stats),
+    )
+    .await;
     supervisor.start_all().await;
 
     let listener = TcpListener::bind(settings.listen)
@@ -120,6 +131,22 @@ async fn register_modem_services(
         })
         .await;
     Ok(rotator)
+}
+
+/// Every proxied connection holds two descriptors (and a pipe pair while it moves data); the
+/// usual soft limit of 1024 would cap a farm at a few hundred connections. The hard limit is
+/// the administrator's ceiling, so the soft one is raised to it.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => {
+            if let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+                tracing::warn!(%error, soft, hard, "cannot raise the open files limit");
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the open files limit"),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,7 +1,7 @@
 //! Settings: built-in defaults, overridden by the TOML file, overridden by `KORDON_*`
 //! environment variables, overridden by command-line flags.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -29,6 +29,11 @@ pub struct Settings {
     /// Services that answer with the caller's address in plain text, asked through each port
     /// for its external IP (in order, the first answer counts).
     pub echo_urls: Vec<String>,
+    /// The address the proxy profiles' listeners bind (each on its profile's port).
+    pub proxy_bind: IpAddr,
+    /// Destinations proxies may reach although the guard refuses them (loopback, the farm's
+    /// networks). Empty by default: a proxy never reaches the farm.
+    pub proxy_permit_networks: Vec<IpNet>,
 }
 
 /// Plain-HTTP "what is my IP" services (kordon's modem clients speak no TLS).
@@ -56,6 +61,8 @@ impl Default for Settings {
                 .iter()
                 .map(|url| url.to_string())
                 .collect(),
+            proxy_bind: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            proxy_permit_networks: Vec::new(),
         }
     }
 }
@@ -73,6 +80,8 @@ struct FileSettings {
     admin_username: Option<String>,
     admin_password: Option<String>,
     echo_urls: Option<Vec<String>>,
+    proxy_bind: Option<IpAddr>,
+    proxy_permit_networks: Option<Vec<IpNet>>,
 }
 
 /// Where settings come from besides the flags: the process environment in production, a map in
@@ -100,6 +109,20 @@ where
             .map(Some)
             .map_err(|e| anyhow::anyhow!("{key}={text:?}: {e}")),
     }
+}
+
+/// A comma-separated list of networks (`127.0.0.0/8,::1/128`); empty text is an empty list.
+fn networks_env(env: &dyn Env, key: &str) -> Result<Option<Vec<IpNet>>> {
+    let Some(text) = env.var(key) else {
+        return Ok(None);
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<IpNet>())
+        .collect::<Result<_, _>>()
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{key}={text:?}: {e} (expected networks like 10.0.0.0/8)"))
 }
 
 impl Settings {
@@ -139,7 +162,9 @@ impl Settings {
             metrics_allow,
             housekeeping_interval,
             admin_username,
-            echo_urls
+            echo_urls,
+            proxy_bind,
+            proxy_permit_networks
         );
         if file.admin_password.is_some() {
             self.admin_password = file.admin_password;
@@ -160,12 +185,14 @@ impl Settings {
         if let Some(v) = env.var("KORDON_LOG_FORMAT") {
             self.log_format = v;
         }
-        if let Some(text) = env.var("KORDON_METRICS_ALLOW") {
-            self.metrics_allow = text
-                .split(',')
-                .map(|part| part.trim().parse::<IpNet>())
-                .collect::<Result<_, _>>()
-                .map_err(|e| anyhow::anyhow!("KORDON_METRICS_ALLOW={text:?}: {e}"))?;
+        if let Some(networks) = networks_env(env, "KORDON_METRICS_ALLOW")? {
+            self.metrics_allow = networks;
+        }
+        if let Some(v) = parse_env(env, "KORDON_PROXY_BIND")? {
+            self.proxy_bind = v;
+        }
+        if let Some(networks) = networks_env(env, "KORDON_PROXY_PERMIT_NETWORKS")? {
+            self.proxy_permit_networks = networks;
         }
         if let Some(v) = parse_env(env, "KORDON_HOUSEKEEPING_INTERVAL")? {
             self.housekeeping_interval = v;

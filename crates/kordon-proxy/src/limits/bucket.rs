@@ -17,10 +17,15 @@ struct Level {
     refilled: Instant,
 }
 
-/// Bytes per second and the burst (one second's worth, at least [`MIN_BURST`]).
+/// The burst in seconds of the rate. Short, so a cap holds over any few seconds (a client
+/// measuring from its first byte sees at most this much above the rate), long enough that
+/// shaped connections move large chunks rather than many small ones.
+pub const BURST_WINDOW: f64 = 0.1;
+
+/// Bytes per second and the burst ([`BURST_WINDOW`] worth, at least [`MIN_BURST`]).
 fn shape(bits_per_second: u64) -> (f64, f64) {
     let bytes = bits_per_second as f64 / 8.0;
-    (bytes, bytes.max(MIN_BURST as f64))
+    (bytes, (bytes * BURST_WINDOW).max(MIN_BURST as f64))
 }
 
 #[derive(Debug)]

@@ -1,0 +1,55 @@
+//! The proxy data plane as the `proxy` service: its settings, the modem plane's rotation state
+//! behind the proxy plane's `PortActivity`, and the counters that outlive each start of the
+//! service.
+
+use std::sync::Arc;
+
+use kordon_modem::service::rotation::Rotator;
+use kordon_proxy::egress::PortActivity;
+use kordon_proxy::service::{self, PlaneConfig};
+use kordon_proxy::stats::PlaneStats;
+use kordon_store::Store;
+use kordon_supervisor::Supervisor;
+
+use crate::settings::Settings;
+
+/// The modem plane's rotations, as the proxy plane asks about them.
+struct Rotations(Rotator);
+
+impl PortActivity for Rotations {
+    fn is_rotating(&self, port_id: i64) -> bool {
+        self.0.is_rotating(port_id)
+    }
+}
+
+/// Registers the `proxy` service (not started).
+pub async fn register(
+    supervisor: &Supervisor,
+    store: &Store,
+    settings: &Settings,
+    rotator: Rotator,
+    stats: Arc<PlaneStats>,
+) {
+    let config = PlaneConfig {
+        bind: settings.proxy_bind,
+        permitted_networks: settings.proxy_permit_networks.clone(),
+        ..PlaneConfig::default()
+    };
+    let activity: Arc<dyn PortActivity> = Arc::new(Rotations(rotator));
+    let store = store.clone();
+    supervisor
+        .register("proxy", "proxy data plane", move |token| {
+            let (store, config, activity, stats) = (
+                store.clone(),
+                config.clone(),
+                Arc::clone(&activity),
+                Arc::clone(&stats),
+            );
+            async move {
+                if let Err(error) = service::run(store, config, activity, stats, token).await {
+                    tracing::error!(%error, "the proxy plane stopped");
+                }
+            }
+        })
+        .await;
+}
