@@ -163,6 +163,7 @@ impl Relay {
         };
         match tokio::time::timeout(UPSTREAM_TIMEOUT, answer).await {
             Ok(Ok(answer)) => Forwarded::Answered(answer),
+            // An ICMP error (port unreachable) is no answer: dnsmasq waits it out too.
             _ => Forwarded::Lost,
         }
     }
