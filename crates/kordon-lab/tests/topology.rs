@@ -6,57 +6,12 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use kordon_lab::topology::{is_root, netns, Lab, LabSpec, ECHO_ADDR, ECHO_PORT};
+use kordon_lab::topology::{netns, Lab, LabSpec, ECHO_ADDR, ECHO_PORT};
 use kordon_model::catalog::{ModemFamily, MODEM_MODELS};
 use socket2::{Domain, Socket, Type};
 
-fn root_or_skip() -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the lab tests need root in CI"
-    );
-    eprintln!("skipped: needs root");
-    false
-}
-
-fn ip(args: &[&str]) {
-    let out = std::process::Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ip {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The farm's namespace of one test, removed even when the test fails.
-struct FarmNs(String);
-
-impl FarmNs {
-    fn new(name: String) -> Self {
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &name])
-            .output();
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-        netns::sysctl(&name, "net.ipv4.conf.all.rp_filter", "0").unwrap();
-        netns::sysctl(&name, "net.ipv4.conf.default.rp_filter", "0").unwrap();
-        FarmNs(name)
-    }
-}
-
-impl Drop for FarmNs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("ip")
-            .args(["netns", "del", &self.0])
-            .output();
-    }
-}
+mod support;
+use support::{root_or_skip, FarmNs};
 
 /// An HTTP/1.0 GET from namespace `ns`, bound to interface `dev`; the reply's body.
 fn get_via(ns: &str, dev: &str, to: SocketAddr, path: &str, headers: &str) -> String {
@@ -98,16 +53,7 @@ async fn modems_are_reachable_through_their_interfaces_and_nat() {
     // Both modems on their factory subnets; the farm sends each interface's traffic to its
     // own modem with one routing table per interface.
     for m in lab.modems() {
-        let st = m.emulator.state();
-        let table = (100 + m.index).to_string();
-        let gw = st.lan.modem.to_string();
-        ip(&[
-            "-n", &farm.0, "route", "add", "default", "via", &gw, "dev", &m.host_if, "table",
-            &table,
-        ]);
-        ip(&[
-            "-n", &farm.0, "rule", "add", "oif", &m.host_if, "table", &table,
-        ]);
+        farm.route_via(m);
     }
 
     let echo = SocketAddr::from((ECHO_ADDR, ECHO_PORT));
@@ -155,12 +101,7 @@ async fn modems_are_reachable_through_their_interfaces_and_nat() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&links.stdout).contains(&m.host_if));
     m.emulator.replug().await.unwrap();
-    let table = (100 + m.index).to_string();
-    let gw = m.emulator.state().lan.modem.to_string();
-    ip(&[
-        "-n", &farm.0, "route", "replace", "default", "via", &gw, "dev", &m.host_if, "table",
-        &table,
-    ]);
+    farm.route_via(m);
     let seen: Ipv4Addr = get_via(&farm.0, &m.host_if, echo, "/", "")
         .trim()
         .parse()

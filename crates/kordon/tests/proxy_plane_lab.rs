@@ -55,6 +55,13 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
     curl_until(ns, &["-p", "-x", http, ECHO], &wan(1)).await;
     assert_ne!(wan(0), wan(1));
 
+    // Names resolve on the egress side, through the port's modem: the lab's zone exists
+    // nowhere else.
+    curl_until(ns, &["--socks5-hostname", socks, "http://echo.kordon.test/"], &wan(0)).await;
+    curl_until(ns, &["-p", "-x", http, "http://www.kordon.test/"], &wan(1)).await;
+    let (code, _) = curl(ns, &["--socks5-hostname", socks, "http://missing.kordon.test/"]).await;
+    assert_ne!(code, 0, "a name the modem's resolver does not know");
+
     // PySocks, an independent client, sees the same.
     let args: Vec<String> = [
         "127.0.0.1",

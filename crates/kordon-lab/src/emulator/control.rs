@@ -3,8 +3,11 @@
 //! state changes.
 
 use std::future::Future;
+use std::io;
 use std::net::Ipv4Addr;
 use std::pin::Pin;
+
+use socket2::{Domain, Socket, Type};
 
 /// A failed change of the environment.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +26,9 @@ pub trait ModemControl: Send + Sync + 'static {
     fn unplug(&self) -> ControlFuture<'_>;
     /// Attaches it again: the host's interface comes back.
     fn replug(&self) -> ControlFuture<'_>;
+    /// A new IPv4 socket of `kind` on the modem's side of the data link, for the firmware's
+    /// own traffic to the internet (its DNS forwarder). Blocking: call it off the runtime.
+    fn data_socket(&self, kind: Type) -> io::Result<Socket>;
 }
 
 /// The environment of an emulator on loopback: the state is the only thing that changes.
@@ -41,5 +47,8 @@ impl ModemControl for LoopbackControl {
     }
     fn replug(&self) -> ControlFuture<'_> {
         Box::pin(async { Ok(()) })
+    }
+    fn data_socket(&self, kind: Type) -> io::Result<Socket> {
+        Socket::new(Domain::IPV4, kind, None)
     }
 }

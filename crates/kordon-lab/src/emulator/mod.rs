@@ -17,6 +17,7 @@
 //! ```
 
 mod control;
+mod dns_forwarder;
 pub mod huawei;
 mod listener;
 mod modem;
@@ -25,6 +26,7 @@ mod state;
 pub mod zte;
 
 pub use control::{ControlError, ControlFuture, LoopbackControl, ModemControl};
+pub use dns_forwarder::{spawn_dns_forwarder, DnsForwarder};
 pub use modem::{EmulatedModem, EmulatorError, ModemConfig};
 pub use server::{spawn, EmulatorServer};
 pub use state::{Connection, Faults, Lan, ModemState, NetMode, Rat, Signal};

@@ -123,6 +123,12 @@ impl EmulatedModem {
         })
     }
 
+    /// A new socket on the modem's side of the data link (see [`ModemControl::data_socket`]).
+    /// Blocking: call it off the runtime.
+    pub fn data_socket(&self, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
+        self.inner.control.data_socket(kind)
+    }
+
     /// A snapshot of the state.
     pub fn state(&self) -> ModemState {
         self.lock().clone()

@@ -4,11 +4,14 @@
 
 use std::net::Ipv4Addr;
 
+use socket2::{Domain, Socket, Type};
+
 use crate::emulator::{ControlError, ControlFuture, Lan, ModemControl};
 
 use super::command::ip;
 use super::error::TopologyError;
 use super::names::{MODEM_LAN_IF, MODEM_WAN_IF};
+use super::netns;
 
 /// The veth pair that plays the USB cable: host end in the farm's namespace, modem end
 /// (`lan0`) in the modem's.
@@ -107,5 +110,13 @@ impl ModemControl for NamespaceControl {
 
     fn replug(&self) -> ControlFuture<'_> {
         Box::pin(async move { self.usb.plug().await.map_err(control_err) })
+    }
+
+    /// Opened inside the modem's namespace, so it routes out of `wan0` and through the NAT.
+    fn data_socket(&self, kind: Type) -> std::io::Result<Socket> {
+        netns::run_in(&self.usb.modem_ns, move || {
+            Socket::new(Domain::IPV4, kind, None)
+        })
+        .map_err(std::io::Error::other)
     }
 }

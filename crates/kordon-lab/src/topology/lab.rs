@@ -1,5 +1,6 @@
 //! Building and removing a lab: the internet namespace with its services, and one namespace
-//! per emulated modem with NAT, a data link to the internet and the web API on its LAN.
+//! per emulated modem with NAT, a data link to the internet, and the web API and the DNS
+//! forwarder on its LAN.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,15 +10,20 @@ use kordon_model::catalog::{ModemModel, MODEM_MODELS};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::emulator::{self, Connection, EmulatedModem, EmulatorServer, Lan, ModemConfig};
+use crate::emulator::{
+    self, Connection, DnsForwarder, EmulatedModem, EmulatorServer, Lan, ModemConfig,
+};
 use crate::operators::{WanPools, OPERATORS};
 
 use super::command::{ip, ip_blocking, nft, run};
 use super::control::{NamespaceControl, UsbLink};
+use super::dns_server::spawn_dns_server;
+use super::dns_zone::{DNS_ADDR, DNS_PORT, DNS_ZONE};
 use super::echo::{self, ECHO_ADDR, ECHO_PORT, SINK_PORT, SOURCE_PORT};
 use super::error::TopologyError;
 use super::names::{LabNames, MAX_MODEMS, MODEM_WAN_IF};
 use super::netns;
+use super::udp_echo::{spawn_udp_echo, UDP_ECHO_PORT};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -55,12 +61,18 @@ pub struct LabModem {
     pub host_if: String,
     pub emulator: EmulatedModem,
     server: EmulatorServer,
+    dns: DnsForwarder,
 }
 
 impl LabModem {
     /// Where the modem's web API answers (its LAN address, port 80).
     pub fn api_addr(&self) -> SocketAddr {
         self.server.local_addr()
+    }
+
+    /// Where the modem's DNS forwarder answers (its LAN address, port 53, UDP and TCP).
+    pub fn dns_addr(&self) -> SocketAddr {
+        self.dns.local_addr()
     }
 }
 
@@ -74,6 +86,14 @@ pub struct LabStatus {
     pub sink: String,
     /// TCP source (`addr:port`): sends zeros until closed.
     pub source: String,
+    /// UDP echo (`addr:port`): answers `<source ip>:<source port>\n` and the datagram.
+    #[serde(default)]
+    pub udp_echo: String,
+    /// The authoritative DNS server of [`Self::dns_zone`] (`addr:port`, UDP and TCP).
+    #[serde(default)]
+    pub dns: String,
+    #[serde(default)]
+    pub dns_zone: String,
     pub modems: Vec<ModemStatus>,
 }
 
@@ -86,6 +106,9 @@ pub struct ModemStatus {
     pub model_id: i64,
     pub model_code: String,
     pub lan_address: String,
+    /// The modem's DNS forwarder (`lan:53`, UDP and TCP).
+    #[serde(default)]
+    pub dns: String,
     pub wan_address: Option<String>,
     pub operator: String,
     pub connection: String,
@@ -147,6 +170,9 @@ impl Lab {
             echo_url: Self::echo_url(),
             sink: format!("{ECHO_ADDR}:{SINK_PORT}"),
             source: format!("{ECHO_ADDR}:{SOURCE_PORT}"),
+            udp_echo: format!("{ECHO_ADDR}:{UDP_ECHO_PORT}"),
+            dns: format!("{DNS_ADDR}:{DNS_PORT}"),
+            dns_zone: DNS_ZONE.to_string(),
             modems: self.modems.iter().map(modem_status).collect(),
         }
     }
@@ -157,6 +183,7 @@ impl Lab {
         self.services.shutdown().await;
         for modem in std::mem::take(&mut self.modems) {
             modem.server.shutdown().await;
+            modem.dns.shutdown().await;
         }
         remove(self.names.lab(), self.host_netns.as_deref()).await
     }
@@ -166,12 +193,18 @@ impl Lab {
         ip(None, &["netns", "add", &inet]).await?;
         let n = Some(inet.as_str());
         ip(n, &["link", "set", "lo", "up"]).await?;
-        ip(n, &["addr", "add", &format!("{ECHO_ADDR}/32"), "dev", "lo"]).await?;
+        for host in [ECHO_ADDR, DNS_ADDR] {
+            ip(n, &["addr", "add", &format!("{host}/32"), "dev", "lo"]).await?;
+        }
         relax_ip_checks(&inet)?;
         let at = |port| SocketAddr::from((ECHO_ADDR, port));
         echo::spawn_echo(netns::listen(n, at(ECHO_PORT))?, &mut self.services);
         echo::spawn_sink(netns::listen(n, at(SINK_PORT))?, &mut self.services);
         echo::spawn_source(netns::listen(n, at(SOURCE_PORT))?, &mut self.services);
+        spawn_udp_echo(netns::bind_udp(n, at(UDP_ECHO_PORT))?, &mut self.services);
+        let dns = SocketAddr::from((DNS_ADDR, DNS_PORT));
+        let (udp, tcp) = (netns::bind_udp(n, dns)?, netns::listen(n, dns)?);
+        spawn_dns_server(udp, tcp, &mut self.services);
         Ok(())
     }
 
@@ -244,12 +277,17 @@ impl Lab {
 
         let listener = netns::listen(m, SocketAddr::from((lan.modem, 80)))?;
         let server = emulator::spawn(listener, emulator.clone())?;
+        let dns_at = SocketAddr::from((lan.modem, DNS_PORT));
+        let (udp, tcp) = (netns::bind_udp(m, dns_at)?, netns::listen(m, dns_at)?);
+        let upstream = SocketAddr::from((DNS_ADDR, DNS_PORT));
+        let dns = emulator::spawn_dns_forwarder(udp, tcp, upstream, emulator.clone())?;
         Ok(LabModem {
             index,
             namespace: ns,
             host_if: usb.host_if,
             emulator,
             server,
+            dns,
         })
     }
 }
@@ -288,6 +326,7 @@ fn modem_status(m: &LabModem) -> ModemStatus {
         model_id: st.model.id,
         model_code: st.model.code.to_string(),
         lan_address: st.lan.modem.to_string(),
+        dns: m.dns_addr().to_string(),
         wan_address: st.wan_ip().map(|a| a.to_string()),
         operator: st.operator.full_name.to_string(),
         connection: match st.connection {

@@ -31,21 +31,42 @@ where
     }
 }
 
+/// Runs `work` inside namespace `name`, or right here when `name` is `None`.
+fn in_namespace<T, F>(name: Option<&str>, work: F) -> Result<T, TopologyError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    match name {
+        Some(ns) => run_in(ns, work),
+        None => Ok(work()?),
+    }
+}
+
 /// A tokio listener on `addr` inside namespace `name`; `None` is the current namespace.
 pub fn listen(
     name: Option<&str>,
     addr: SocketAddr,
 ) -> Result<tokio::net::TcpListener, TopologyError> {
-    let bind = move || -> io::Result<std::net::TcpListener> {
+    let listener = in_namespace(name, move || {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         Ok(listener)
-    };
-    let std_listener = match name {
-        Some(ns) => run_in(ns, bind)?,
-        None => bind()?,
-    };
-    Ok(tokio::net::TcpListener::from_std(std_listener)?)
+    })?;
+    Ok(tokio::net::TcpListener::from_std(listener)?)
+}
+
+/// A tokio UDP socket bound to `addr` inside namespace `name`; `None` is the current one.
+pub fn bind_udp(
+    name: Option<&str>,
+    addr: SocketAddr,
+) -> Result<tokio::net::UdpSocket, TopologyError> {
+    let socket = in_namespace(name, move || {
+        let socket = std::net::UdpSocket::bind(addr)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    })?;
+    Ok(tokio::net::UdpSocket::from_std(socket)?)
 }
 
 /// Writes a sysctl (`/proc/sys/…`) inside namespace `name`.

@@ -71,13 +71,9 @@ async fn lookup(
     path: &DnsPath<'_>,
 ) -> Result<Vec<IpAddr>, ResolveError> {
     let id: u16 = rand::random();
-    let mut query = Message::new();
-    query
-        .set_id(id)
-        .set_message_type(MessageType::Query)
-        .set_op_code(OpCode::Query)
-        .set_recursion_desired(true)
-        .add_query(Query::query(name.clone(), kind));
+    let mut query = Message::new(id, MessageType::Query, OpCode::Query);
+    query.metadata.recursion_desired = true;
+    query.add_query(Query::query(name.clone(), kind));
     let wire = query
         .to_vec()
         .map_err(|e| ResolveError::Malformed(e.to_string()))?;
@@ -94,21 +90,21 @@ async fn lookup(
     }
     let bytes = answer.ok_or(ResolveError::Timeout(path.timeout))?;
     let mut message = check(&bytes, id, name, kind)?;
-    if message.truncated() {
+    if message.metadata.truncation {
         let bytes = tokio::time::timeout(path.timeout, ask_tcp(&wire, path))
             .await
             .map_err(|_| ResolveError::Timeout(path.timeout))??;
         message = check(&bytes, id, name, kind)?;
     }
-    match message.response_code() {
+    match message.metadata.response_code {
         ResponseCode::NoError => {}
         ResponseCode::NXDomain => return Err(ResolveError::NotFound(name.to_utf8())),
         code => return Err(ResolveError::Failed(code)),
     }
     Ok(message
-        .answers()
+        .answers
         .iter()
-        .filter_map(|record| match record.data() {
+        .filter_map(|record| match &record.data {
             RData::A(a) if kind == RecordType::A => Some(IpAddr::V4(a.0)),
             RData::AAAA(aaaa) if kind == RecordType::AAAA => Some(IpAddr::V6(aaaa.0)),
             _ => None,
@@ -120,10 +116,10 @@ async fn lookup(
 /// or spoofed datagram is not taken for the answer.
 fn check(bytes: &[u8], id: u16, name: &Name, kind: RecordType) -> Result<Message, ResolveError> {
     let message = Message::from_vec(bytes).map_err(|e| ResolveError::Malformed(e.to_string()))?;
-    let echoes = message.id() == id
-        && message.message_type() == MessageType::Response
+    let echoes = message.metadata.id == id
+        && message.metadata.message_type == MessageType::Response
         && message
-            .queries()
+            .queries
             .first()
             .is_some_and(|q| q.query_type() == kind && q.name() == name);
     if !echoes {
