@@ -57,9 +57,18 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
 
     // Names resolve on the egress side, through the port's modem: the lab's zone exists
     // nowhere else.
-    curl_until(ns, &["--socks5-hostname", socks, "http://echo.kordon.test/"], &wan(0)).await;
+    curl_until(
+        ns,
+        &["--socks5-hostname", socks, "http://echo.kordon.test/"],
+        &wan(0),
+    )
+    .await;
     curl_until(ns, &["-p", "-x", http, "http://www.kordon.test/"], &wan(1)).await;
-    let (code, _) = curl(ns, &["--socks5-hostname", socks, "http://missing.kordon.test/"]).await;
+    let (code, _) = curl(
+        ns,
+        &["--socks5-hostname", socks, "http://missing.kordon.test/"],
+    )
+    .await;
     assert_ne!(code, 0, "a name the modem's resolver does not know");
 
     // PySocks, an independent client, sees the same.
@@ -136,6 +145,28 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
 
     // A rotation: the connection in flight ends cleanly, new ones see the new address.
     let before = wan(0);
+    let reader_args: Vec<String> = [
+        "127.0.0.1",
+        "31001",
+        "kraken",
+        "kraken-pw",
+        "203.0.113.10",
+        "19",
+        "0",
+        "30",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let in_flight = {
+        let ns = ns.to_string();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let outcome = python(&ns, PYSOCKS_READ, &reader_args).await;
+            (outcome, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let (status, reply) = call(
         ns,
         "POST",
@@ -151,6 +182,11 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
     .await;
     curl_until(ns, &["--socks5-hostname", socks, ECHO], &wan(0)).await;
     assert_ne!(wan(0), before);
+    let ((_, read), lasted) = in_flight.await.expect("reader");
+    assert!(
+        lasted < Duration::from_secs(15),
+        "a connection through a rotating modem lingered {lasted:?} (read {read})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

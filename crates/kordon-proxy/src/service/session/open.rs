@@ -3,7 +3,7 @@
 //! through the port's modem, every address checked by the guard, and the connection pinned to
 //! the port's interface.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use tokio::net::TcpStream;
@@ -44,6 +44,9 @@ pub async fn destinations(
     check_rules(&client.profile, target)?;
     let link = wait_ready(&client.plane, &client.profile).await?;
     let addresses = match target.host() {
+        // RFC 6761: localhost names are the host itself, whatever a resolver says; the guard
+        // decides on the loopback address.
+        Host::Domain(name) if is_localhost(name) => vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         Host::Domain(name) => {
             let server = match client.plane.config.dns_server {
                 Some(server) => server,
@@ -82,6 +85,10 @@ pub async fn destinations(
         (true, None) => Err(Refusal::Forbidden(Forbidden::Special)),
         (false, _) => Ok((link, allowed)),
     }
+}
+
+fn is_localhost(name: &str) -> bool {
+    name == "localhost" || name.ends_with(".localhost")
 }
 
 /// Connects to `target` through the profile's port.
