@@ -66,6 +66,8 @@ mod stats;
 mod table;
 #[path = "proxy/targets.rs"]
 mod targets;
+#[path = "proxy/workloads.rs"]
+mod workloads;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -77,13 +79,9 @@ use client::Route;
 use kordon::KordonPeer;
 use lanes::{Lane, LaneId};
 use programs::Programs;
-use results::{BulkCase, KordonState, Measured, Results, RunShape};
-use servers::{Direction, Servers};
+use results::{KordonState, Results, RunShape};
+use servers::Servers;
 
-/// Stream counts of the bulk test.
-const BULK_STREAMS: [usize; 2] = [1, 16];
-/// A bulk measurement that takes longer fails (the whole run must stay within minutes).
-const BULK_LIMIT: Duration = Duration::from_secs(60);
 /// Fewer idle connections than this would say nothing about memory per connection.
 const MIN_IDLE: usize = 100;
 /// How long a freshly started proxy gets to carry its first exchange.
@@ -116,6 +114,7 @@ fn main() -> Result<()> {
         bulk_bytes: options.bulk_bytes,
         workers: options.workers,
         rate_window_seconds: options.rate_window.as_secs(),
+        rounds: options.rounds,
         idle,
         idle_requested: options.idle,
         open_files,
@@ -233,87 +232,15 @@ async fn run(options: &Options, programs: &Programs, shape: RunShape) -> Result<
         _kordon: kordon_process,
     };
 
-    let find = |id: LaneId| lanes.iter().find(|lane| lane.id == id);
-    let mut bulk = Vec::new();
-    for streams in BULK_STREAMS {
-        for direction in [Direction::Download, Direction::Upload] {
-            let mut case = BulkCase {
-                streams,
-                direction,
-                lanes: Measured::default(),
-            };
-            for lane in lanes::BULK.into_iter().filter_map(find) {
-                let outcome = bulk::measure(
-                    &lane.route,
-                    servers.bulk,
-                    direction,
-                    streams,
-                    options.bulk_bytes,
-                    BULK_LIMIT,
-                )
-                .await;
-                progress(format!(
-                    "bulk {streams} × {} via {}: {}",
-                    direction.label(),
-                    lane.id.label(),
-                    match &outcome {
-                        Ok(figure) => format!("{:.0} MB/s", figure.megabytes_per_second()),
-                        Err(error) => format!("failed: {error:#}"),
-                    }
-                ));
-                case.lanes.push(lane.id, outcome);
-            }
-            bulk.push(case);
-        }
-    }
-
-    let mut rate = Measured::default();
-    for lane in lanes::RATE.into_iter().filter_map(find) {
-        let outcome = rate::measure(
-            &lane.route,
-            servers.echo,
-            options.workers,
-            options.rate_window / 3,
-            options.rate_window,
-        )
-        .await;
-        progress(format!(
-            "connection rate via {}: {}",
-            lane.id.label(),
-            match &outcome {
-                Ok(figures) => format!(
-                    "{:.0}/s, p99 {:.2} ms, {} errors",
-                    figures.per_second(),
-                    figures.p99.as_secs_f64() * 1000.0,
-                    figures.errors
-                ),
-                Err(error) => format!("failed: {error:#}"),
-            }
-        ));
-        rate.push(lane.id, outcome);
-    }
-
-    let mut idle = Measured::default();
-    for lane in lanes::IDLE.into_iter().filter_map(find) {
-        let Some(group) = lane.process_group else {
-            continue;
-        };
-        let outcome = idle::measure(&lane.route, servers.echo, shape.idle, group).await;
-        progress(format!(
-            "{} idle connections via {}: {}",
-            shape.idle,
-            lane.id.label(),
-            match &outcome {
-                Ok(figures) => format!(
-                    "{:.1} MiB RSS over {} processes",
-                    figures.holding.rss_kib as f64 / 1024.0,
-                    figures.holding.processes
-                ),
-                Err(error) => format!("failed: {error:#}"),
-            }
-        ));
-        idle.push(lane.id, outcome);
-    }
+    let plan = workloads::Plan {
+        lanes: &lanes,
+        servers: &servers,
+        options,
+        idle: shape.idle,
+    };
+    let bulk = plan.bulk().await;
+    let rate = plan.rate().await;
+    let idle = plan.idle().await;
     drop(peers);
 
     Ok(Results {

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 pub const USAGE: &str = "usage: proxy-bench [--kordon PATH | --no-kordon] [--danted PATH] \
-[--squid PATH] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] [--idle N] [--markdown]";
+[--squid PATH] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] [--rounds N] [--idle N] \
+[--markdown]";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -20,6 +21,8 @@ pub struct Options {
     pub workers: usize,
     /// Measured window of the connection-rate test (after a warm-up of a third of it).
     pub rate_window: Duration,
+    /// Rounds of the bulk and rate tests, every lane once per round.
+    pub rounds: usize,
     /// Idle connections held through each proxy for the memory figure.
     pub idle: usize,
     pub markdown: bool,
@@ -33,7 +36,8 @@ impl Options {
             squid: None,
             bulk_bytes: 1 << 30,
             workers: 32,
-            rate_window: Duration::from_secs(3),
+            rate_window: Duration::from_secs(2),
+            rounds: 3,
             idle: 10_000,
             markdown: false,
         }
@@ -57,6 +61,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, kordon: PathBuf) -> Result<
                 options.rate_window = Duration::from_secs(positive(&arg, &value()?)? as u64)
             }
             "--idle" => options.idle = positive(&arg, &value()?)?,
+            "--rounds" => options.rounds = positive(&arg, &value()?)?,
             "--markdown" => options.markdown = true,
             "--help" | "-h" => bail!("{USAGE}"),
             other => bail!("unknown argument {other}\n{USAGE}"),

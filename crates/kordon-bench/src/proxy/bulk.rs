@@ -26,6 +26,15 @@ impl Throughput {
     }
 }
 
+/// The median of rounds by throughput (the upper one of an even count).
+pub fn median(mut rounds: Vec<Throughput>) -> Option<Throughput> {
+    rounds.sort_by(|a, b| {
+        a.megabytes_per_second()
+            .total_cmp(&b.megabytes_per_second())
+    });
+    rounds.get(rounds.len() / 2).copied()
+}
+
 /// Moves `total` bytes over `streams` streams (split evenly); fails when any stream fails or
 /// the whole transfer takes longer than `limit`.
 pub async fn measure(
@@ -118,6 +127,17 @@ async fn transfer(
 mod tests {
     use super::*;
     use crate::servers::Servers;
+
+    #[test]
+    fn median_of_rounds() {
+        let second = |seconds: u64| Throughput {
+            bytes: 1_000_000,
+            elapsed: Duration::from_secs(seconds),
+        };
+        let middle = median(vec![second(1), second(4), second(2)]).unwrap();
+        assert_eq!(middle.elapsed, Duration::from_secs(2));
+        assert!(median(Vec::new()).is_none());
+    }
 
     #[tokio::test]
     async fn moves_the_whole_count_both_ways() {

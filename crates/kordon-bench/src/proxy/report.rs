@@ -3,7 +3,7 @@
 
 use super::lanes::{self, LaneId};
 use super::machine_facts::MachineFacts;
-use super::results::{BulkCase, Results};
+use super::results::{BulkCase, KordonState, Results};
 use super::table::Table;
 use super::targets::{self, ratio_text};
 
@@ -39,6 +39,8 @@ fn unmeasured_row(results: &Results, label: String, columns: usize) -> Vec<Strin
 fn ratio_cell(results: &Results, kordon: Option<f64>, peer: Option<f64>) -> String {
     match (kordon, peer) {
         (Some(kordon), Some(peer)) if peer > 0.0 => ratio_text(kordon / peer),
+        // kordon ran, so a lane of it failed: its table row says why.
+        (None, _) if matches!(results.kordon, KordonState::Measured) => "—".to_owned(),
         (None, _) => results.kordon.missing().to_owned(),
         _ => "—".to_owned(),
     }
@@ -47,9 +49,11 @@ fn ratio_cell(results: &Results, kordon: Option<f64>, peer: Option<f64>) -> Stri
 fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
     let bytes_mib = results.shape.bulk_bytes as f64 / (MIB * MIB);
     let title = format!(
-        "Bulk throughput, {streams} stream{} ({bytes_mib:.0} MiB per measurement{}), MB/s:",
+        "Bulk throughput, {streams} stream{} ({bytes_mib:.0} MiB per measurement{}), MB/s, \
+         median of {} rounds:",
         if streams == 1 { "" } else { "s" },
         if streams == 1 { "" } else { ", split evenly" },
+        results.shape.rounds,
     );
     let mut header = vec!["lane"];
     header.extend(cases.iter().map(|case| case.direction.label()));
@@ -104,9 +108,10 @@ fn rate_table(results: &Results) -> Table {
     let shape = &results.shape;
     let mut table = Table::new(
         format!(
-            "Connection rate: {} workers for {} s, each connection: connect + handshake, 1 KiB \
-             request, 1 KiB reply, close; latency from connect to the reply's last byte:",
-            shape.workers, shape.rate_window_seconds
+            "Connection rate: {} workers, {} rounds of {} s pooled, each connection: connect + \
+             handshake, 1 KiB request, 1 KiB reply, close; latency from connect to the reply's \
+             last byte:",
+            shape.workers, shape.rounds, shape.rate_window_seconds
         ),
         &[
             "lane",
@@ -258,7 +263,7 @@ pub fn tables(results: &Results) -> Vec<Table> {
 
 fn kordon_note(results: &Results) -> Option<String> {
     match &results.kordon {
-        super::results::KordonState::Pending(reason) => Some(format!(
+        KordonState::Pending(reason) => Some(format!(
             "kordon's lanes are pending the plane: {reason}. Re-run the command once the proxy \
              plane is in the binary to fill them in."
         )),
@@ -306,16 +311,19 @@ directory and stopped at the end:
   connection than their peers; the `iponly` lane is the like-for-like SOCKS5 comparison.
 
 **Workloads** (clients and servers are tokio tasks in the bench process; every server closes
-first, so TIME_WAIT never exhausts the clients' or proxies' ephemeral ports):
+first, so TIME_WAIT never exhausts the clients' or proxies' ephemeral ports). Bulk and rate
+run in rounds, each round visiting every lane once, so load from elsewhere on the shared
+machine lands on all lanes alike:
 
 - *Bulk*: a source (download) or sink (upload) sends or takes the measurement's bytes over 1
   stream, or split evenly over 16 parallel streams; throughput is those bytes over the wall
   time from the first connect to the last byte (for uploads, the sink's acknowledgement of the
-  count it received). MB = 10^6 bytes.
+  count it received); each lane's median round is reported. MB = 10^6 bytes.
 - *Connection rate*: workers loop, each connection doing connect (with the proxy's handshake),
   a 1 KiB request, the 1 KiB echo, and the server's close, for the window after a warm-up of a
-  third of it. connections/s counts the exchanges completed in the window; latency runs from
-  the start of the connect to the reply's last byte; *p99 added* is the lane's p99 minus the
+  third of it. connections/s counts the exchanges completed in the windows of all rounds over
+  their summed length; latency runs from the start of the connect to the reply's last byte,
+  percentiles over every connection of all rounds; *p99 added* is the lane's p99 minus the
   direct connection's p99 in the same run.
 - *Idle memory*: the idle count of connections opened through the proxy to the echo server (64
   at a time) and held without a byte; 1 s after the last one, the proxy's `VmRSS` and `VmHWM`
@@ -338,6 +346,7 @@ projects each proxy's measured growth to the count asked for.
 
 ```sh
 cargo build --release -p kordon -p kordon-bench
+# as root
 ";
 
 /// The BENCHMARKS.md section.
@@ -347,12 +356,13 @@ pub fn markdown(results: &Results, machine: &MachineFacts, command: &str) -> Str
     text.push_str("\n```\n\n");
     text.push_str(&format!(
         "Options: `--no-kordon`, `--idle N` ({}), `--bulk-bytes N[K|M|G]` ({} MiB), \
-         `--workers N` ({}), `--rate-seconds S` ({}), `--kordon PATH`, `--danted PATH`, \
-         `--squid PATH`; values of this run in parentheses.\n\n",
+         `--workers N` ({}), `--rate-seconds S` ({}), `--rounds N` ({}), `--kordon PATH`, \
+         `--danted PATH`, `--squid PATH`; values of this run in parentheses.\n\n",
         results.shape.idle_requested,
         results.shape.bulk_bytes >> 20,
         results.shape.workers,
         results.shape.rate_window_seconds,
+        results.shape.rounds,
     ));
     text.push_str(&format!(
         "**Results** — {}; RLIMIT_NOFILE {}.\n\n",

@@ -88,6 +88,8 @@ pub struct RunShape {
     pub bulk_bytes: u64,
     pub workers: usize,
     pub rate_window_seconds: u64,
+    /// Interleaved rounds of the bulk and rate tests.
+    pub rounds: usize,
     /// Idle connections held.
     pub idle: usize,
     /// Idle connections asked for; more than `idle` when the open-file limit is too low.
