@@ -1,0 +1,187 @@
+//! The three workloads over every lane of a run. Bulk and rate run in rounds, each round
+//! visiting every lane once, so a burst of load from elsewhere on the machine lands on all
+//! lanes alike: bulk reports each lane's median round, rate pools the rounds. A lane that
+//! fails once is not measured again in that workload.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use super::args::Options;
+use super::bulk::{self, Throughput};
+use super::idle::{self, IdleFigures};
+use super::lanes::{self, Lane, LaneId};
+use super::progress;
+use super::rate::{self, RateFigures, Tally};
+use super::results::{BulkCase, Measured};
+use super::servers::{Direction, Servers};
+
+/// Stream counts of the bulk test.
+const BULK_STREAMS: [usize; 2] = [1, 16];
+/// A bulk measurement that takes longer fails (the whole run must stay within minutes).
+const BULK_LIMIT: Duration = Duration::from_secs(60);
+
+pub struct Plan<'a> {
+    pub lanes: &'a [Lane],
+    pub servers: &'a Servers,
+    pub options: &'a Options,
+    /// Idle connections to hold per proxy.
+    pub idle: usize,
+}
+
+/// Per lane: the rounds so far, or the failure that ended them.
+struct Rounds<T> {
+    lanes: Vec<(LaneId, anyhow::Result<Vec<T>>)>,
+}
+
+impl<T> Rounds<T> {
+    fn new(lanes: &[&Lane]) -> Rounds<T> {
+        Rounds {
+            lanes: lanes.iter().map(|lane| (lane.id, Ok(Vec::new()))).collect(),
+        }
+    }
+
+    fn still_running(&self, lane: LaneId) -> bool {
+        self.lanes
+            .iter()
+            .any(|(id, rounds)| *id == lane && rounds.is_ok())
+    }
+
+    fn record(&mut self, lane: LaneId, outcome: anyhow::Result<T>) {
+        if let Some((_, slot)) = self.lanes.iter_mut().find(|(id, _)| *id == lane) {
+            match outcome {
+                Ok(value) => {
+                    if let Ok(rounds) = slot {
+                        rounds.push(value);
+                    }
+                }
+                Err(error) => *slot = Err(error),
+            }
+        }
+    }
+
+    /// Each lane's rounds folded into one figure.
+    fn fold<U>(self, fold: impl Fn(Vec<T>) -> anyhow::Result<U>) -> Measured<U> {
+        let mut measured = Measured::default();
+        for (lane, rounds) in self.lanes {
+            measured.push(lane, rounds.and_then(&fold));
+        }
+        measured
+    }
+}
+
+fn outcome_text<T>(outcome: &anyhow::Result<T>, show: impl Fn(&T) -> String) -> String {
+    match outcome {
+        Ok(value) => show(value),
+        Err(error) => format!("failed: {error:#}"),
+    }
+}
+
+impl Plan<'_> {
+    /// The lanes of `ids` that this run has, in that order.
+    fn lanes_of(&self, ids: &[LaneId]) -> Vec<&Lane> {
+        ids.iter()
+            .filter_map(|id| self.lanes.iter().find(|lane| lane.id == *id))
+            .collect()
+    }
+
+    pub async fn bulk(&self) -> Vec<BulkCase> {
+        let lanes = self.lanes_of(&lanes::BULK);
+        let mut cases = Vec::new();
+        for streams in BULK_STREAMS {
+            for direction in [Direction::Download, Direction::Upload] {
+                let mut rounds = Rounds::new(&lanes);
+                for round in 1..=self.options.rounds {
+                    for lane in &lanes {
+                        if !rounds.still_running(lane.id) {
+                            continue;
+                        }
+                        let outcome = bulk::measure(
+                            &lane.route,
+                            self.servers.bulk,
+                            direction,
+                            streams,
+                            self.options.bulk_bytes,
+                            BULK_LIMIT,
+                        )
+                        .await;
+                        progress(format!(
+                            "bulk {streams} × {}, round {round}, {}: {}",
+                            direction.label(),
+                            lane.id.label(),
+                            outcome_text(&outcome, |figure| format!(
+                                "{:.0} MB/s",
+                                figure.megabytes_per_second()
+                            ))
+                        ));
+                        rounds.record(lane.id, outcome);
+                    }
+                }
+                cases.push(BulkCase {
+                    streams,
+                    direction,
+                    lanes: rounds.fold(|figures: Vec<Throughput>| {
+                        bulk::median(figures).context("no rounds")
+                    }),
+                });
+            }
+        }
+        cases
+    }
+
+    pub async fn rate(&self) -> Measured<RateFigures> {
+        let lanes = self.lanes_of(&lanes::RATE);
+        let options = self.options;
+        let mut rounds = Rounds::new(&lanes);
+        for round in 1..=options.rounds {
+            for lane in &lanes {
+                if !rounds.still_running(lane.id) {
+                    continue;
+                }
+                let outcome = rate::measure(
+                    &lane.route,
+                    self.servers.echo,
+                    options.workers,
+                    options.rate_window / 3,
+                    options.rate_window,
+                )
+                .await;
+                progress(format!(
+                    "connection rate, round {round}, {}: {}",
+                    lane.id.label(),
+                    outcome_text(&outcome, Tally::summary)
+                ));
+                rounds.record(lane.id, outcome);
+            }
+        }
+        rounds.fold(|tallies: Vec<Tally>| {
+            let mut pooled = Tally::default();
+            for tally in tallies {
+                pooled.absorb(tally);
+            }
+            pooled.figures()
+        })
+    }
+
+    pub async fn idle(&self) -> Measured<IdleFigures> {
+        let mut measured = Measured::default();
+        for lane in self.lanes_of(&lanes::IDLE) {
+            let Some(group) = lane.process_group else {
+                continue;
+            };
+            let outcome = idle::measure(&lane.route, self.servers.echo, self.idle, group).await;
+            progress(format!(
+                "{} idle connections, {}: {}",
+                self.idle,
+                lane.id.label(),
+                outcome_text(&outcome, |figures| format!(
+                    "{:.1} MiB RSS over {} processes",
+                    figures.holding.rss_kib as f64 / 1024.0,
+                    figures.holding.processes
+                ))
+            ));
+            measured.push(lane.id, outcome);
+        }
+        measured
+    }
+}
