@@ -5,6 +5,7 @@ mod bootstrap;
 mod cli;
 mod housekeeping;
 mod lab;
+mod proxy_counters;
 mod proxy_plane;
 mod rotation_bridge;
 mod serve;

@@ -1,6 +1,6 @@
 //! The proxy data plane as the `proxy` service: its settings, the modem plane's rotation state
 //! behind the proxy plane's `PortActivity`, and the counters that outlive each start of the
-//! service.
+//! service (restored from and flushed to the store).
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use kordon_proxy::stats::PlaneStats;
 use kordon_store::Store;
 use kordon_supervisor::Supervisor;
 
+use crate::proxy_counters;
 use crate::settings::Settings;
 
 /// The modem plane's rotations, as the proxy plane asks about them.
@@ -36,6 +37,9 @@ pub async fn register(
         ..PlaneConfig::default()
     };
     let activity: Arc<dyn PortActivity> = Arc::new(Rotations(rotator));
+    if let Err(error) = proxy_counters::restore(store, &stats).await {
+        tracing::warn!(%error, "cannot read the stored proxy counters; counting from zero");
+    }
     let store = store.clone();
     supervisor
         .register("proxy", "proxy data plane", move |token| {
@@ -46,9 +50,18 @@ pub async fn register(
                 Arc::clone(&stats),
             );
             async move {
+                let flushing = token.child_token();
+                let flush = tokio::spawn(proxy_counters::flush_until(
+                    store.clone(),
+                    Arc::clone(&stats),
+                    flushing.clone(),
+                ));
                 if let Err(error) = service::run(store, config, activity, stats, token).await {
                     tracing::error!(%error, "the proxy plane stopped");
                 }
+                // The last counts reach the store before the service reports stopped.
+                flushing.cancel();
+                let _ = flush.await;
             }
         })
         .await;
