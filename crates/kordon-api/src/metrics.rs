@@ -1,5 +1,6 @@
-//! Prometheus metrics: request counts and latencies per route, served at `GET /metrics` to
-//! allowed networks (loopback by default) or to any caller with a valid API key.
+//! Prometheus metrics: request counts and latencies per route, and the proxy plane's counters
+//! as last flushed to the store (read at scrape time), served at `GET /metrics` to allowed
+//! networks (loopback by default) or to any caller with a valid API key.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -10,14 +11,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
+use kordon_store::proxy_counters::{CounterListing, ListedProxyCounters, REFUSAL_REASONS};
+use kordon_store::Scope;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, NoLabelSet,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use crate::farm::auth::token_from_headers;
+use crate::farm::reply::ApiError;
 use crate::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -92,14 +100,174 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The registry in Prometheus text exposition format.
-    pub fn render(&self) -> String {
+    /// The registry and the proxy counters in the OpenMetrics text format.
+    pub fn render(&self, proxy_counters: CounterListing) -> String {
+        // The counters live in the store, not in this registry: a registry made per scrape
+        // holds them, encoded after the request metrics and before the one `# EOF`.
+        let mut scrape = Registry::with_prefix("kordon");
+        scrape.register_collector(Box::new(ProxyCountersCollector(proxy_counters)));
         let mut out = String::new();
-        if encode(&mut out, &self.registry).is_err() {
+        let encoded = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &scrape))
+            .and_then(|()| encode_eof(&mut out));
+        if encoded.is_err() {
             out.clear();
         }
         out
     }
+}
+
+/// A label value: a number, or text escaped as the exposition format requires (prometheus-client
+/// writes label values as given).
+#[derive(Clone, Copy)]
+enum Label<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+impl EncodeLabelValue for Label<'_> {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write;
+        match self {
+            Label::Int(n) => write!(encoder, "{n}"),
+            Label::Text(text) => {
+                for c in text.chars() {
+                    match c {
+                        '\\' => encoder.write_str("\\\\")?,
+                        '"' => encoder.write_str("\\\"")?,
+                        '\n' => encoder.write_str("\\n")?,
+                        other => encoder.write_char(other)?,
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+type Labels<'a, const N: usize> = [(&'static str, Label<'a>); N];
+
+/// Writes one family: its `HELP`/`TYPE` lines once, then a sample per label set. Stored
+/// values are never negative; a negative one would be a bug upstream and is shown as 0 rather
+/// than break the counter's monotonicity rules for the scraper.
+fn encode_family<'a, const N: usize>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    samples: impl Iterator<Item = (Labels<'a, N>, i64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, value) in samples {
+        let value = u64::try_from(value).unwrap_or(0);
+        let mut sample = family.encode_family(&labels)?;
+        match kind {
+            MetricType::Counter => sample.encode_counter::<NoLabelSet, u64, u64>(&value, None)?,
+            _ => sample.encode_gauge(&value)?,
+        }
+    }
+    Ok(())
+}
+
+/// The proxy plane's counters of one scrape, as Prometheus families.
+#[derive(Debug)]
+struct ProxyCountersCollector(CounterListing);
+
+/// The `proxy` and `port` labels of a profile's series.
+fn profile_labels(p: &ListedProxyCounters) -> Labels<'_, 2> {
+    [
+        ("proxy", Label::Int(p.counters.proxy_id)),
+        ("port", Label::Int(p.listen_port)),
+    ]
+}
+
+fn direction(name: &'static str) -> (&'static str, Label<'static>) {
+    ("direction", Label::Text(name))
+}
+
+impl Collector for ProxyCountersCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let proxies = &self.0.proxies;
+        let logins = &self.0.logins;
+        encode_family(
+            &mut encoder,
+            "proxy_bytes",
+            "Bytes relayed by proxy profile (in: internet to client, out: client to internet)",
+            MetricType::Counter,
+            proxies.iter().flat_map(|p| {
+                let [proxy, port] = profile_labels(p);
+                [
+                    ([proxy, port, direction("in")], p.counters.bytes_in),
+                    ([proxy, port, direction("out")], p.counters.bytes_out),
+                ]
+            }),
+        )?;
+        encode_family(
+            &mut encoder,
+            "proxy_connections",
+            "Connections relayed by proxy profile",
+            MetricType::Counter,
+            proxies
+                .iter()
+                .map(|p| (profile_labels(p), p.counters.connections)),
+        )?;
+        encode_family(
+            &mut encoder,
+            "proxy_open_connections",
+            "Connections open by proxy profile at the last flush",
+            MetricType::Gauge,
+            proxies.iter().map(|p| (profile_labels(p), p.counters.open)),
+        )?;
+        encode_family(
+            &mut encoder,
+            "proxy_refusals",
+            "Connections refused by proxy profile and reason",
+            MetricType::Counter,
+            proxies.iter().flat_map(|p| {
+                let [proxy, port] = profile_labels(p);
+                refusal_counts(&p.counters.refusals).map(move |(reason, count)| {
+                    ([proxy, port, ("reason", Label::Text(reason))], count)
+                })
+            }),
+        )?;
+        encode_family(
+            &mut encoder,
+            "proxy_login_bytes",
+            "Bytes relayed by proxy login (in: internet to client, out: client to internet)",
+            MetricType::Counter,
+            logins.iter().flat_map(|l| {
+                let login = ("login", Label::Text(&l.login));
+                [
+                    ([login, direction("in")], l.counters.bytes_in),
+                    ([login, direction("out")], l.counters.bytes_out),
+                ]
+            }),
+        )?;
+        encode_family(
+            &mut encoder,
+            "proxy_login_connections",
+            "Connections relayed by proxy login",
+            MetricType::Counter,
+            logins
+                .iter()
+                .map(|l| ([("login", Label::Text(&l.login))], l.counters.connections)),
+        )
+    }
+}
+
+/// Every known reason (zeros included, so each series exists from the start), then any other
+/// stored one.
+fn refusal_counts(
+    stored: &std::collections::BTreeMap<String, i64>,
+) -> impl Iterator<Item = (&str, i64)> {
+    let known = REFUSAL_REASONS
+        .iter()
+        .map(|reason| (*reason, stored.get(*reason).copied().unwrap_or(0)));
+    let others = stored
+        .iter()
+        .filter(|(reason, _)| !REFUSAL_REASONS.contains(&reason.as_str()))
+        .map(|(reason, count)| (reason.as_str(), *count));
+    known.chain(others)
 }
 
 /// Middleware: times every request and counts it under its route pattern (never the raw path,
@@ -150,12 +318,41 @@ async fn render(
         )
             .into_response();
     }
+    let proxy_counters = match state.store.proxy_counter_listing(Scope::All, None).await {
+        Ok(listing) => listing,
+        // A scrape without the proxy families would look like counters reset to nothing.
+        Err(error) => return ApiError::from(error).into_response(),
+    };
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render(proxy_counters),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_labels_are_escaped() {
+        let mut registry = Registry::default();
+        let listing = CounterListing {
+            logins: vec![kordon_store::proxy_counters::ListedLoginCounters {
+                login: "a\"b\\c\nd".to_string(),
+                counters: Default::default(),
+            }],
+            ..Default::default()
+        };
+        registry.register_collector(Box::new(ProxyCountersCollector(listing)));
+        let mut out = String::new();
+        encode_registry(&mut out, &registry).unwrap();
+        assert!(
+            out.contains(r#"proxy_login_connections_total{login="a\"b\\c\nd"} 0"#),
+            "{out}"
+        );
+    }
 }

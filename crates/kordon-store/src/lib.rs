@@ -13,6 +13,7 @@ mod json_rows;
 pub mod listing;
 pub mod ports;
 pub mod proxies;
+pub mod proxy_counters;
 pub mod proxy_ips;
 pub mod proxy_logins;
 pub mod proxy_plane;

@@ -18,6 +18,7 @@ mod ports;
 mod proxies;
 mod proxy_ips;
 mod proxy_logins;
+mod proxy_stats;
 mod services;
 mod site_lists;
 mod users;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(history::routes())
         .merge(proxies::routes())
         .merge(proxy_logins::routes())
+        .merge(proxy_stats::routes())
         .merge(proxy_ips::routes())
         .merge(site_lists::routes())
         .merge(users::routes())
