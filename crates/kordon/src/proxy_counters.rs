@@ -121,3 +121,19 @@ fn signed(value: u64) -> i64 {
 fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store keeps its own list of reason names (it cannot import the plane); both lists
+    /// must name the same reasons in the same order.
+    #[test]
+    fn the_store_knows_every_refusal_reason() {
+        let plane: Vec<&str> = RefusalKind::ALL.iter().map(|kind| kind.name()).collect();
+        assert_eq!(
+            plane,
+            kordon_store::proxy_counters::REFUSAL_REASONS.to_vec()
+        );
+    }
+}
