@@ -1,8 +1,10 @@
 //! The proxy data plane: HTTP and SOCKS5 listeners whose traffic leaves through a port's modem.
 //!
 //! `protocol` parses the wire (no IO); `table` is the immutable snapshot of the profiles the
-//! hot path reads; `limits` holds the shared token buckets and connection caps.
+//! hot path reads; `limits` holds the shared token buckets and connection caps; `relay` moves
+//! the bytes of an established connection (splice, shaping, metering, HTTP forwarding).
 
 pub mod limits;
 pub mod protocol;
+pub mod relay;
 pub mod table;
