@@ -5,7 +5,6 @@
 mod client;
 mod http;
 mod open;
-mod pipe;
 mod read;
 mod refusal;
 mod socks4;
@@ -34,7 +33,7 @@ pub(super) async fn serve(
     stop: CancellationToken,
 ) {
     let cut = plane.ports.cut_token(profile.egress.port_id);
-    let client = Client::new(plane, profile, peer, permit);
+    let client = Client::new(plane, profile, peer, permit, stop.clone());
     let work = async {
         match client.profile.proxy_type {
             ProxyType::Http => http::serve(&client, stream).await,

@@ -3,8 +3,11 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::pipe::{Direction, Meter};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
 use crate::limits::{ConnectionPermit, LoginLimit};
+use crate::relay::{relay, Direction, Meter};
 use crate::service::Plane;
 use crate::stats::{OpenGuard, ProfileStats, RefusalKind, Traffic};
 use crate::table::Profile;
@@ -16,6 +19,8 @@ pub(in crate::service) struct Client {
     pub peer: SocketAddr,
     /// `None` when the profile was at `maxconn` as the connection came in.
     pub permit: Option<ConnectionPermit>,
+    /// Cancelled when the profile's listener closes.
+    stop: CancellationToken,
     _open: OpenGuard,
 }
 
@@ -25,6 +30,7 @@ impl Client {
         profile: Arc<Profile>,
         peer: SocketAddr,
         permit: Option<ConnectionPermit>,
+        stop: CancellationToken,
     ) -> Client {
         let stats = plane.stats.profile(profile.id);
         let open = stats.open_guard();
@@ -34,6 +40,7 @@ impl Client {
             stats,
             peer,
             permit,
+            stop,
             _open: open,
         }
     }
@@ -52,6 +59,27 @@ impl Client {
     /// connection of that login.
     pub fn login_limit(&self) -> Option<Arc<LoginLimit>> {
         self.plane.buckets.get(self.profile.auth.login_id()?)
+    }
+
+    /// Relays an established connection to its end, counted and shaped. `leftover` is what
+    /// the client sent after its request and goes upstream first.
+    pub async fn relay(&self, client: TcpStream, upstream: TcpStream, leftover: &[u8]) {
+        let meter = self.start_meter();
+        let idle = self.plane.config.idle_timeout;
+        let limit = self.login_limit();
+        if let Err(error) = relay(
+            client,
+            upstream,
+            leftover,
+            limit,
+            &meter,
+            self.stop.clone(),
+            idle,
+        )
+        .await
+        {
+            tracing::debug!(profile = self.profile.id, %error, "relay ended with an error");
+        }
     }
 
     /// Counts a relayed connection and returns the meter for its bytes.

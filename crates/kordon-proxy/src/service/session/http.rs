@@ -5,7 +5,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::open::open;
-use super::pipe::relay;
 use super::read::{read_message, ReadError};
 use super::refusal::Refusal;
 use super::Client;
@@ -59,8 +58,7 @@ pub async fn serve(client: &Client, mut stream: TcpStream) {
     if stream.write_all(connection_established()).await.is_err() {
         return;
     }
-    let meter = client.start_meter();
-    let _ = relay(stream, upstream, &buf[used..], client.login_limit(), &meter).await;
+    client.relay(stream, upstream, &buf[used..]).await;
 }
 
 fn authenticate(

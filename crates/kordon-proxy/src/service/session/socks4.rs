@@ -7,7 +7,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::open::open;
-use super::pipe::relay;
 use super::read::read_message;
 use super::refusal::Refusal;
 use super::Client;
@@ -70,8 +69,7 @@ pub async fn serve(client: &Client, mut stream: TcpStream, mut buf: Vec<u8>) {
     {
         return;
     }
-    let meter = client.start_meter();
-    let _ = relay(stream, upstream, &buf[used..], client.login_limit(), &meter).await;
+    client.relay(stream, upstream, &buf[used..]).await;
 }
 
 async fn reply(

@@ -5,7 +5,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::open::open;
-use super::pipe::relay;
 use super::read::{read_message, ReadError};
 use super::refusal::Refusal;
 use super::{socks4, udp, Client};
@@ -159,6 +158,5 @@ async fn connect(client: &Client, mut stream: TcpStream, target: &Target, leftov
     {
         return;
     }
-    let meter = client.start_meter();
-    let _ = relay(stream, upstream, leftover, client.login_limit(), &meter).await;
+    client.relay(stream, upstream, leftover).await;
 }

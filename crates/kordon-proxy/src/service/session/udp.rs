@@ -13,7 +13,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 
 use super::open::destinations;
-use super::pipe::{Direction, Meter};
 use super::refusal::Refusal;
 use super::Client;
 use crate::egress::udp_through;
@@ -22,6 +21,7 @@ use crate::protocol::socks5::{
     encode_failure, encode_reply, encode_udp_header, parse_udp_datagram, ReplyCode,
 };
 use crate::protocol::Target;
+use crate::relay::{Direction, Meter};
 use crate::stats::RefusalKind;
 
 /// The largest datagram relayed (the UDP maximum).
