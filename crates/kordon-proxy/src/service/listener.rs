@@ -43,6 +43,9 @@ pub(super) async fn run(
         match accepted {
             Ok((stream, peer)) => {
                 accept_failing = false;
+                // Handshakes are small messages answered one by one: Nagle would hold each
+                // answer until the previous one is acknowledged.
+                let _ = stream.set_nodelay(true);
                 let profile = profile.borrow().clone();
                 limit.set_max(profile.maxconn);
                 let permit = limit.try_acquire();
