@@ -10,7 +10,7 @@ use super::http_support::{read_response, start_proxy, Origin};
 use super::support::{connected_pair, login, on_both_engines, CountingMeter};
 use crate::protocol::http::BodyFraming;
 use crate::relay::http_exchange::{exchange, ForwardRequest, ResponseError};
-use crate::relay::{Engine, RelayControls, RelayError};
+use crate::relay::{Engine, RelayControls, RelayEnd, RelayError};
 
 on_both_engines!(
     pipelined_requests_answer_in_order,
@@ -18,6 +18,7 @@ on_both_engines!(
     upgrade_becomes_a_tunnel,
     download_is_shaped_and_metered,
     upstream_faults,
+    silent_upstream_idles_out_or_stops,
 );
 
 fn request(origin: &Origin, path: &str, extra: &str) -> String {
@@ -155,6 +156,73 @@ async fn download_is_shaped_and_metered(engine: Engine) {
     assert_eq!(proxy.meter.counts().1, outcome.inbound);
 }
 
+fn plain_get() -> ForwardRequest<'static> {
+    ForwardRequest {
+        upstream_head: b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        body: BodyFraming::Empty,
+        method_is_head: false,
+        client_minor_version: 1,
+        client_keep_alive: true,
+        upgrade: false,
+    }
+}
+
+fn controls<'a>(
+    meter: &'a CountingMeter,
+    stop: &'a CancellationToken,
+    idle_timeout: Duration,
+) -> RelayControls<'a> {
+    RelayControls {
+        limit: None,
+        meter,
+        stop,
+        idle_timeout: Some(idle_timeout),
+    }
+}
+
+/// An upstream that accepts the request and never answers: the idle timeout ends the
+/// exchange, or the stop token does, with nothing sent to the client (the session may still
+/// answer 504) and neither connection reusable.
+async fn silent_upstream_idles_out_or_stops(engine: Engine) {
+    for stopped in [false, true] {
+        let (_client, proxy_client) = connected_pair().await;
+        let (proxy_upstream, _upstream) = connected_pair().await;
+        let meter = CountingMeter::default();
+        let stop = CancellationToken::new();
+        let controls = controls(&meter, &stop, Duration::from_millis(300));
+        if stopped {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                stop.cancel();
+            });
+        }
+        let started = Instant::now();
+        let mut buf = Vec::new();
+        let outcome = exchange::run(
+            engine,
+            &proxy_client,
+            &proxy_upstream,
+            &mut buf,
+            &plain_get(),
+            &controls,
+        )
+        .await
+        .unwrap();
+        let took = started.elapsed();
+        let expected = if stopped {
+            RelayEnd::Stopped
+        } else {
+            RelayEnd::IdleTimeout
+        };
+        assert_eq!(outcome.end, expected);
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(outcome.status, None);
+        assert!(!outcome.client_keep_alive && !outcome.upstream_reusable);
+        assert_eq!((outcome.outbound, outcome.inbound), (27, 0));
+    }
+}
+
 /// Upstreams that answer garbage or nothing, driven against the exchange directly.
 async fn upstream_faults(engine: Engine) {
     for (answer, check) in [
@@ -182,20 +250,8 @@ async fn upstream_faults(engine: Engine) {
         let (proxy_upstream, mut upstream) = connected_pair().await;
         let meter = CountingMeter::default();
         let stop = CancellationToken::new();
-        let controls = RelayControls {
-            limit: None,
-            meter: &meter,
-            stop: &stop,
-            idle_timeout: Some(Duration::from_secs(10)),
-        };
-        let request = ForwardRequest {
-            upstream_head: b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
-            body: BodyFraming::Empty,
-            method_is_head: false,
-            client_minor_version: 1,
-            client_keep_alive: true,
-            upgrade: false,
-        };
+        let controls = controls(&meter, &stop, Duration::from_secs(10));
+        let request = plain_get();
         let origin = async {
             let mut head = [0u8; 27];
             upstream.read_exact(&mut head).await.unwrap();
