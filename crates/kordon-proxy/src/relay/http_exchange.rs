@@ -1,7 +1,7 @@
 //! Forwarding one absolute-URI HTTP/1.x request (`GET http://host/path`) and its response
 //! over connections that may carry more exchanges afterwards.
 //!
-//! The session parses the request head (`protocol::http`), connects upstream and encodes the
+//! The connection handler parses the request head (`protocol::http`), connects upstream and encodes the
 //! forwarded head; [`http_exchange`] then sends it, forwards the request body exactly as
 //! framed, reads the response head (`response_head`), strips this hop's fields from it
 //! (`client_head`), forwards it and its body (`body`, `chunked`) and says whether each
@@ -80,7 +80,7 @@ impl<'a> ForwardRequest<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExchangeOutcome {
     /// The final status whose head went to the client (101 when upgraded); `None` if no
-    /// final head reached it (stopped or idle before one), so the session may still answer.
+    /// final head reached it (stopped or idle before one), so the handler may still answer.
     pub status: Option<u16>,
     /// The client connection may carry another request; its next bytes are in `client_buf`.
     pub client_keep_alive: bool,
@@ -100,7 +100,7 @@ pub struct ExchangeOutcome {
 pub struct ExchangeError {
     #[source]
     pub error: RelayError,
-    /// A final response head was (at least partly) sent to the client: the session can no
+    /// A final response head was (at least partly) sent to the client: the handler can no
     /// longer answer 502 or 504 itself.
     pub answered: bool,
 }
@@ -109,7 +109,7 @@ pub struct ExchangeError {
 ///
 /// `client_buf` holds the bytes read from the client after the request head; the request
 /// body is taken from it first, and on return it holds what the client sent after the body
-/// (a pipelined request, for the session's next parse).
+/// (a pipelined request, for the handler's next parse).
 ///
 /// Errors: [`RelayError::UpstreamClosed`] when the upstream closed before any response (a
 /// reused connection the origin timed out: retry an idempotent request on a new one);

@@ -91,7 +91,7 @@ fn gbit(bytes_per_second: f64) -> f64 {
     bytes_per_second * 8.0 / 1e9
 }
 
-/// One and sixteen streams, each path three times interleaved (the machine is shared, so
+/// One and sixteen streams, each path three times interleaved (the host is shared, so
 /// rates drift); the best rate of each path and its ratio to direct.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run in release with --ignored --nocapture"]

@@ -29,7 +29,7 @@ fn request(origin: &Origin, path: &str, extra: &str) -> String {
 }
 
 /// Two requests and the start of a third sent in one write: the answers come in order, the
-/// pipelined bytes wait in the session's buffer, and the meter matches what arrived.
+/// pipelined bytes wait in the handler's buffer, and the meter matches what arrived.
 async fn pipelined_requests_answer_in_order(engine: Engine) {
     let origin = Origin::start();
     let proxy = start_proxy(engine, None).await;
@@ -181,7 +181,7 @@ fn controls<'a>(
 }
 
 /// An upstream that accepts the request and never answers: the idle timeout ends the
-/// exchange, or the stop token does, with nothing sent to the client (the session may still
+/// exchange, or the stop token does, with nothing sent to the client (the handler may still
 /// answer 504) and neither connection reusable.
 async fn silent_upstream_idles_out_or_stops(engine: Engine) {
     for stopped in [false, true] {

@@ -1,5 +1,5 @@
 //! The peers of the HTTP exchange tests: a Python `http.server` origin (`origin.py`) and a
-//! minimal proxy session around [`exchange::run`](crate::relay::http_exchange) (parse the
+//! minimal proxy connection handler around [`exchange::run`](crate::relay::http_exchange) (parse the
 //! request head, connect or reuse upstream, exchange, loop while the client keeps alive).
 
 use std::io::BufRead;
@@ -111,14 +111,14 @@ pub(crate) async fn start_proxy(engine: Engine, limit: Option<Arc<LoginLimit>>) 
         outcomes: Arc::clone(&shared.outcomes),
         accept: tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(session(client, Arc::clone(&shared)));
+                tokio::spawn(handle(client, Arc::clone(&shared)));
             }
         }),
     };
     proxy
 }
 
-/// What a request head gives the session, owned so the receive buffer can move on.
+/// What a request head gives the handler, owned so the receive buffer can move on.
 struct Parsed {
     consumed: usize,
     authority: String,
@@ -144,7 +144,7 @@ fn parse(buf: &[u8]) -> Result<Option<Parsed>, HttpError> {
     }))
 }
 
-async fn session(mut client: TcpStream, shared: Arc<Shared>) {
+async fn handle(mut client: TcpStream, shared: Arc<Shared>) {
     let mut buf = Vec::new();
     let mut upstream: Option<(String, TcpStream)> = None;
     loop {
