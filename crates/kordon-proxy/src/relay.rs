@@ -18,6 +18,7 @@ mod bidirectional;
 mod copy;
 mod error;
 mod flow;
+pub mod http_exchange;
 mod pipe;
 mod shaping;
 mod shelf;
@@ -37,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 use crate::limits::LoginLimit;
 
 pub use error::RelayError;
+pub use http_exchange::{http_exchange, ExchangeError, ExchangeOutcome, ForwardRequest};
 pub use tally::{Direction, Meter};
 
 /// How bytes cross the kernel boundary. `Splice` falls back to `Copy` by itself when the

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use super::http_exchange::{ChunkError, ResponseError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     /// Reading from or writing to the client failed (reset, broken pipe, closed mid-body).
@@ -10,6 +12,17 @@ pub enum RelayError {
     /// Reading from or writing to the upstream connection failed.
     #[error("upstream connection: {0}")]
     Upstream(#[source] io::Error),
+    /// The upstream connection ended before a complete response head. On a reused upstream
+    /// connection this is the race with the origin's keep-alive timeout: nothing reached the
+    /// client, and an idempotent request may be retried on a new connection.
+    #[error("upstream closed the connection before sending a response")]
+    UpstreamClosed,
+    /// The upstream response cannot be forwarded safely (answer 502 if nothing was sent yet).
+    #[error("malformed upstream response: {0}")]
+    BadResponse(#[from] ResponseError),
+    /// The client's chunked request body broke the chunked syntax.
+    #[error("malformed chunked request body: {0}")]
+    BadRequestBody(#[source] ChunkError),
 }
 
 /// Which connection an IO error belongs to.

@@ -117,6 +117,27 @@ impl<'a> Flow<'a> {
         Ok(())
     }
 
+    /// Reads what the source has (at least one byte, or 0 at end of stream) onto the end of
+    /// `buf`, reserving room for `room` more bytes first.
+    pub(crate) async fn read_into(
+        &self,
+        buf: &mut Vec<u8>,
+        room: usize,
+    ) -> Result<usize, RelayError> {
+        buf.reserve(room);
+        loop {
+            self.src.readable().await.map_err(|e| self.src_error(e))?;
+            match self.src.try_read_buf(buf) {
+                Ok(n) => {
+                    self.tally.touch();
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(self.src_error(e)),
+            }
+        }
+    }
+
     pub(crate) async fn shape(&self, bytes: usize) {
         shaping::take(self.bucket, bytes).await;
     }

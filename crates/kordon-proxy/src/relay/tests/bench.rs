@@ -12,7 +12,8 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use super::support::{connected_pair, start, CountingMeter, Setup};
-use crate::relay::{relay, Engine};
+use crate::protocol::http::BodyFraming;
+use crate::relay::{http_exchange, relay, Engine, ForwardRequest, RelayControls};
 
 const RUN: Duration = Duration::from_secs(3);
 
@@ -90,7 +91,7 @@ fn gbit(bytes_per_second: f64) -> f64 {
     bytes_per_second * 8.0 / 1e9
 }
 
-/// One and sixteen streams, each path three times interleaved (the machine is shared, so
+/// One and sixteen streams, each path three times interleaved (the host is shared, so
 /// rates drift); the best rate of each path and its ratio to direct.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run in release with --ignored --nocapture"]
@@ -206,7 +207,28 @@ async fn idle_relays_memory() {
             "relay future: {} bytes before its first poll",
             std::mem::size_of_val(&future)
         );
-        drop((future, b, d));
+        let mut buf = Vec::new();
+        let request = ForwardRequest {
+            upstream_head: b"GET / HTTP/1.1\r\n\r\n",
+            body: BodyFraming::Empty,
+            method_is_head: false,
+            client_minor_version: 1,
+            client_keep_alive: true,
+            upgrade: false,
+        };
+        let controls = RelayControls {
+            limit: None,
+            meter: &*meter,
+            stop: &stop,
+            idle_timeout: None,
+        };
+        let (client, upstream) = connected_pair().await;
+        let exchange = http_exchange(&client, &upstream, &mut buf, &request, &controls);
+        eprintln!(
+            "http_exchange future: {} bytes before its first poll",
+            std::mem::size_of_val(&exchange)
+        );
+        drop((future, exchange, b, d));
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let relay_port = listener.local_addr().unwrap().port();
