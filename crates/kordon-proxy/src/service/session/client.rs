@@ -7,7 +7,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::{ConnectionPermit, LoginLimit};
-use crate::relay::{relay, Direction, Meter};
+use crate::relay::{relay, Direction, Meter, RelayControls};
 use crate::service::Plane;
 use crate::stats::{OpenGuard, ProfileStats, RefusalKind, Traffic};
 use crate::table::Profile;
@@ -79,6 +79,20 @@ impl Client {
         .await
         {
             tracing::debug!(profile = self.profile.id, %error, "relay ended with an error");
+        }
+    }
+
+    /// What the relay of one of this client's exchanges is subject to.
+    pub fn controls<'a>(
+        &'a self,
+        limit: Option<&'a LoginLimit>,
+        meter: &'a ConnectionMeter,
+    ) -> RelayControls<'a> {
+        RelayControls {
+            limit,
+            meter,
+            stop: &self.stop,
+            idle_timeout: self.plane.config.idle_timeout,
         }
     }
 
