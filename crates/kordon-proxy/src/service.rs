@@ -5,6 +5,7 @@
 //! connections, `ports` knows which ports carry traffic now (and cuts connections of a port
 //! that starts rotating), `session` speaks SOCKS5/SOCKS4/HTTP to one client.
 
+mod admission;
 mod listener;
 mod manager;
 mod ports;
@@ -25,6 +26,7 @@ use crate::limits::LoginBuckets;
 use crate::stats::PlaneStats;
 use crate::table::{follow, ProxyTable, TableError, TableHandle};
 
+pub use admission::{Admission, ClientAdmission};
 pub use ports::PortGate;
 
 /// The plane's settings.
@@ -46,6 +48,8 @@ pub struct PlaneConfig {
     pub idle_timeout: Option<Duration>,
     /// Destinations the operator allows although the guard would refuse them.
     pub permitted_networks: Vec<IpNet>,
+    /// Clients the IP filter lets in (everyone by default).
+    pub admission: Admission,
 }
 
 impl Default for PlaneConfig {
@@ -59,6 +63,7 @@ impl Default for PlaneConfig {
             dns_server: None,
             idle_timeout: Some(Duration::from_secs(600)),
             permitted_networks: Vec::new(),
+            admission: Admission::default(),
         }
     }
 }

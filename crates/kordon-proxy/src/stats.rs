@@ -10,6 +10,8 @@ use std::sync::{Arc, RwLock};
 /// Why a connection was refused, as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RefusalKind {
+    /// The client's address is blocked by the IP filter (closed at accept).
+    IpFilter,
     /// Missing or wrong login/password.
     Auth,
     /// An `iponly` profile and a client address not in its list.
@@ -33,7 +35,8 @@ pub enum RefusalKind {
 }
 
 impl RefusalKind {
-    pub const ALL: [RefusalKind; 10] = [
+    pub const ALL: [RefusalKind; 11] = [
+        RefusalKind::IpFilter,
         RefusalKind::Auth,
         RefusalKind::ClientAddress,
         RefusalKind::Maxconn,
@@ -49,6 +52,7 @@ impl RefusalKind {
     /// The name in the API and the `reason` label in `/metrics`.
     pub fn name(self) -> &'static str {
         match self {
+            RefusalKind::IpFilter => "ip_filter",
             RefusalKind::Auth => "auth",
             RefusalKind::ClientAddress => "client_address",
             RefusalKind::Maxconn => "maxconn",

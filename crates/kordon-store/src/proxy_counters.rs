@@ -17,7 +17,8 @@ use crate::{now, Result, Scope, Store, StoreError};
 
 /// Every refusal reason the proxy plane counts, by the name the API and `/metrics` show.
 /// Replies list all of them, zeros included, so clients see a stable set of keys.
-pub const REFUSAL_REASONS: [&str; 10] = [
+pub const REFUSAL_REASONS: [&str; 11] = [
+    "ip_filter",
     "auth",
     "client_address",
     "maxconn",

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::session;
 use super::Plane;
 use crate::limits::ConnectionLimit;
+use crate::stats::RefusalKind;
 use crate::table::Profile;
 
 /// Between attempts to bind a port someone else holds.
@@ -43,6 +44,14 @@ pub(super) async fn run(
         match accepted {
             Ok((stream, peer)) => {
                 accept_failing = false;
+                if !plane.config.admission.admits(peer.ip()) {
+                    // Like the kernel's filter would: closed unanswered.
+                    plane
+                        .stats
+                        .profile(profile.borrow().id)
+                        .refuse(RefusalKind::IpFilter);
+                    continue;
+                }
                 // Handshakes are small messages answered one by one: Nagle would hold each
                 // answer until the previous one is acknowledged.
                 let _ = stream.set_nodelay(true);
