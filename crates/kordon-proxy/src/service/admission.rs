@@ -20,7 +20,10 @@ impl Admission {
     }
 
     pub fn admits(&self, client: IpAddr) -> bool {
-        self.0.as_ref().map_or(true, |check| check.admits(client))
+        match &self.0 {
+            Some(check) => check.admits(client),
+            None => true,
+        }
     }
 }
 
