@@ -123,3 +123,31 @@ async fn rate_changes_reach_waiting_takers() {
         .expect("raising the cap did not shorten the wait")
         .unwrap();
 }
+
+#[tokio::test]
+async fn takers_sharing_a_bucket_take_turns() {
+    // 1,000,000 B/s shared by a taker of 64 KiB chunks and one of 4 KiB chunks: turns are
+    // taken chunk by chunk in arrival order, so neither is starved (the big one gets more
+    // bytes per turn, the small one still moves).
+    let bucket = Arc::new(TokenBucket::new(8_000_000));
+    bucket.take(200_000).await;
+    let run = |chunk: u64| {
+        let bucket = Arc::clone(&bucket);
+        tokio::spawn(async move {
+            let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+            let mut moved = 0u64;
+            while std::time::Instant::now() < deadline {
+                bucket.take(chunk).await;
+                moved += chunk;
+            }
+            moved
+        })
+    };
+    let (big, small) = (run(64 * 1024), run(4 * 1024));
+    let (big, small) = (big.await.unwrap(), small.await.unwrap());
+    let total = (big + small) as f64 / 1.5;
+    assert!((850_000.0..=1_150_000.0).contains(&total), "{total} B/s");
+    // Alternating turns: the small taker gets about 4/(64+4) of the bytes.
+    let share = small as f64 / (big + small) as f64;
+    assert!(share > 0.03, "small taker starved: {share:.3}");
+}

@@ -35,6 +35,10 @@ pub struct TokenBucket {
     level: Mutex<Level>,
     /// Wakes waiters when the rate changes, so a raised or lifted cap applies at once.
     rate_changed: Notify,
+    /// Takers queue here, first come first served (tokio's mutex is fair), so connections
+    /// sharing a login take turns chunk by chunk instead of whichever timer fires first
+    /// winning every time.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl TokenBucket {
@@ -48,6 +52,7 @@ impl TokenBucket {
                 refilled: Instant::now(),
             }),
             rate_changed: Notify::new(),
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -85,6 +90,7 @@ impl TokenBucket {
         }
         let mut left = bytes;
         while left > 0 {
+            let _turn = self.turn.lock().await;
             left -= self.take_some(left).await;
         }
     }
