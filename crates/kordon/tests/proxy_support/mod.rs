@@ -131,6 +131,10 @@ pub async fn run_in(ns: &str, program: &str, args: Vec<String>) -> (i32, String)
             .args(&args)
             .output()
             .expect("ip netns exec");
+        if !out.status.success() && !out.stderr.is_empty() {
+            // Shown with the test's output when it fails (a client's traceback, say).
+            eprintln!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
         (
             out.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&out.stdout).trim().to_string(),
@@ -289,14 +293,21 @@ print("sent %d received %d" % (send, received))
 
 /// SOCKS5 UDP ASSOCIATE with PySocks: one association, one datagram to each `host:port`
 /// target in turn; prints per target `<target> answer <ip> <port> <data, newlines as |>` or
-/// `<target> silent` when nothing came back within two seconds.
+/// `<target> silent` when nothing came back within two seconds. Datagram targets given by
+/// name are resolved by the proxy. PySocks's ASSOCIATE request carries the hint `("0",
+/// <local port>)`, which it sends as the domain name "0" when names are resolved remotely
+/// (`hint` `name`, its default) and as `0.0.0.0` otherwise (`hint` `ip`: the association
+/// is made with remote names off, then they are switched on for the datagrams).
 pub const PYSOCKS_UDP: &str = r#"
 import socket, socks, sys
-proxy, port, user, password = sys.argv[1:5]
+proxy, port, user, password, hint = sys.argv[1:6]
 s = socks.socksocket(socket.AF_INET, socket.SOCK_DGRAM)
+s.set_proxy(socks.SOCKS5, proxy, int(port), rdns=(hint == "name"), username=user, password=password)
+s.settimeout(5)
+s.bind(("", 0))
 s.set_proxy(socks.SOCKS5, proxy, int(port), rdns=True, username=user, password=password)
 s.settimeout(2)
-for target in sys.argv[5:]:
+for target in sys.argv[6:]:
     host, target_port = target.rsplit(":", 1)
     s.sendto(b"kordon-udp", (host, int(target_port)))
     try:
