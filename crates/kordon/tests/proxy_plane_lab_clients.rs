@@ -12,8 +12,8 @@ use std::sync::Arc;
 use kordon_lab::topology::{netns, ECHO_ADDR, UDP_ECHO_PORT};
 use lab_support::{hilink_models, root_or_skip, Farm};
 use proxy_support::{
-    client_ip, connect_status, curl_until, fetch, name, profile, proxy_entry, proxy_login, python,
-    socks5_connect, strings, wait_refusals, wait_stats, Socks5Refusal, ECHO, PYSOCKS_UDP,
+    client_ip, connect_status, curl, curl_until, fetch, name, profile, proxy_entry, proxy_login,
+    python, socks5_connect, strings, wait_refusals, wait_stats, Socks5Refusal, ECHO, PYSOCKS_UDP,
 };
 use serde_json::json;
 
@@ -192,4 +192,34 @@ async fn udp_associate_takes_any_hint_of_the_clients_source() {
     assert_eq!(code, 0, "PySocks could not associate: {out}");
     let expected = format!("{target} answer {ECHO_ADDR} {UDP_ECHO_PORT} {wan}:");
     assert!(out.starts_with(&expected), "{out:?}, wanted {expected:?}…");
+}
+
+/// Plain HTTP through an `http` profile: absolute-URI requests forwarded, two of them on
+/// one client connection (the "absolute-URI forwarding with keep-alive").
+///
+/// Fails today: `kordon-proxy/src/service/session/http.rs` (`serve`, the
+/// `ProxyRequest::Forward` arm) answers every absolute-URI request 501 Not Implemented and
+/// closes; only CONNECT is served, although `protocol::http` already parses the forward
+/// (`classify`, `body_framing`, `encode_forward_head`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "absolute-URI forwarding is not served yet: the plane answers 501"]
+async fn http_profiles_forward_absolute_uri_requests_with_keep_alive() {
+    if !root_or_skip() {
+        return;
+    }
+    let setup = Farm::start(name("pf"), vec![hilink_models()[0]]).await;
+    setup.wait_monitored().await;
+    let (ns, key) = (setup.ns(), setup.key.as_str());
+    let wan = setup.lab.modems()[0].emulator.state().wan_addr.to_string();
+    let login = proxy_login(ns, key, "plain", 0, 0).await;
+    profile(ns, key, setup.ports[0].0, 31231, "http", login, json!({})).await;
+    let proxy = "http://plain:plain-pw@127.0.0.1:31231";
+    curl_until(ns, &["-p", "-x", proxy, ECHO], &wan).await;
+    // Each transfer prints the echo's answer, then its status and how many new
+    // connections curl opened for it (0: the proxy kept the first one open).
+    let write_out = "|%{http_code} %{num_connects}\n";
+    let args = ["-x", proxy, "-w", write_out, ECHO, ECHO];
+    let (code, out) = curl(ns, &args).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, format!("{wan}\n|200 1\n{wan}\n|200 0"));
 }
