@@ -260,3 +260,46 @@ async fn an_inactive_port_refuses_new_connections_and_never_leaks() {
     curl_until_within(ns, &args, &wan(0), Duration::from_secs(40)).await;
     assert_eq!(connect_status(ns, http, ECHO).await, "200");
 }
+
+/// "Deleting closes", also when another profile takes the deleted one's listen port at once.
+///
+/// Fails today: both changes land in one rebuild of the table (`table/follow.rs` folds a
+/// burst of changes into one), `ProxyTable::diff` (`table/diff.rs`) reports the port as
+/// `changed` since both tables have a profile on it, and `service/manager.rs` `apply` then
+/// only hands the new profile to the running listener: the listener's `stop` token, which
+/// the deleted profile's sessions hold, is never cancelled, so they keep relaying (counted
+/// on the deleted profile) until the client or the idle timeout ends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a deleted profile's connections survive when a new profile takes its port at once"]
+async fn a_profile_replaced_on_its_port_closes_the_deleted_ones_connections() {
+    if !root_or_skip() {
+        return;
+    }
+    let setup = Farm::start(name("pr"), vec![hilink_models()[0]]).await;
+    setup.wait_monitored().await;
+    let (ns, key) = (setup.ns(), setup.key.as_str());
+    let wan = setup.lab.modems()[0].emulator.state().wan_addr.to_string();
+    let port = setup.ports[0].0;
+    let old_login = proxy_login(ns, key, "old", 0, 0).await;
+    let new_login = proxy_login(ns, key, "new", 0, 0).await;
+    let old = profile(ns, key, port, 31331, "socks", old_login, json!({})).await;
+    let old_args = ["--socks5-hostname", "old:old-pw@127.0.0.1:31331"];
+    curl_until(ns, &[old_args[0], old_args[1], ECHO], &wan).await;
+    let mut held = held_source(ns, 31331, "old").await;
+
+    // Deleted, and its port given to a new profile right away (one rebuild of the table).
+    post_ok(ns, key, "/api/proxy/del", json!({"id": [old]})).await;
+    profile(ns, key, port, 31331, "socks", new_login, json!({})).await;
+    let new_args = ["--socks5-hostname", "new:new-pw@127.0.0.1:31331"];
+    curl_until(ns, &[new_args[0], new_args[1], ECHO], &wan).await;
+    assert_eq!(
+        fetch(ns, &old_args, ECHO).await,
+        None,
+        "old login still served"
+    );
+    let closed = wait_closed(&mut held, Duration::from_secs(2)).await;
+    assert!(
+        closed.is_some(),
+        "a deleted profile's connection stayed open"
+    );
+}
