@@ -8,31 +8,11 @@ mod proxy_support;
 use std::time::{Duration, Instant};
 
 use lab_support::{call, goform_model, hilink_models, root_or_skip, wait_port, Farm};
-use proxy_support::{curl, profile, proxy_login, python, PYSOCKS_GET, PYSOCKS_READ};
+use proxy_support::{
+    connect_status, curl, curl_until, name, profile, proxy_login, python, strings, ECHO,
+    PYSOCKS_GET, PYSOCKS_READ,
+};
 use serde_json::json;
-
-const ECHO: &str = "http://203.0.113.10/";
-
-fn name(prefix: &str) -> String {
-    format!("{prefix}{}", std::process::id() % 100_000)
-}
-
-/// Polls `curl args` until it prints `expected` (the plane opens listeners within a second of
-/// an API change).
-async fn curl_until(ns: &str, args: &[&str], expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (code, out) = curl(ns, args).await;
-        if code == 0 && out == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "curl {args:?} never printed {expected:?} (last: {code} {out:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
@@ -72,17 +52,14 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
     assert_ne!(code, 0, "a name the modem's resolver does not know");
 
     // PySocks, an independent client, sees the same.
-    let args: Vec<String> = [
+    let args = strings(&[
         "127.0.0.1",
         "31001",
         "kraken",
         "kraken-pw",
         "203.0.113.10",
         "/",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     assert_eq!(python(ns, PYSOCKS_GET, &args).await, (0, wan(0)));
 
     // Wrong credentials: refused by the protocol, never a hang.
@@ -93,20 +70,7 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
     )
     .await;
     assert_ne!(code, 0);
-    let (_, status) = curl(
-        ns,
-        &[
-            "-p",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_connect}",
-            "-x",
-            "http://kraken:nope@127.0.0.1:31002",
-            ECHO,
-        ],
-    )
-    .await;
+    let status = connect_status(ns, "http://kraken:nope@127.0.0.1:31002", ECHO).await;
     assert_eq!(status, "407");
     assert!(started.elapsed() < Duration::from_secs(3));
 
@@ -126,26 +90,13 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
     ] {
         let (code, out) = curl(ns, &["--socks5-hostname", socks, target]).await;
         assert_ne!(code, 0, "{target} reached through SOCKS5: {out}");
-        let (_, status) = curl(
-            ns,
-            &[
-                "-p",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{http_connect}",
-                "-x",
-                http,
-                target,
-            ],
-        )
-        .await;
+        let status = connect_status(ns, http, target).await;
         assert_eq!(status, "403", "{target} through CONNECT");
     }
 
     // A rotation: the connection in flight ends cleanly, new ones see the new address.
     let before = wan(0);
-    let reader_args: Vec<String> = [
+    let reader_args = strings(&[
         "127.0.0.1",
         "31001",
         "kraken",
@@ -154,10 +105,7 @@ async fn proxies_leave_through_their_modems_and_never_into_the_farm() {
         "19",
         "0",
         "30",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let in_flight = {
         let ns = ns.to_string();
         tokio::spawn(async move {
@@ -212,7 +160,7 @@ async fn a_login_bandwidth_cap_is_shared_by_its_connections() {
     .await;
 
     // Two parallel downloads from the lab's source (port 19) share the cap.
-    let args: Vec<String> = [
+    let args = strings(&[
         "127.0.0.1",
         "31011",
         "capped",
@@ -221,10 +169,7 @@ async fn a_login_bandwidth_cap_is_shared_by_its_connections() {
         "19",
         "1",
         "3",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    ]);
     let (first, second) = tokio::join!(
         python(ns, PYSOCKS_READ, &args),
         python(ns, PYSOCKS_READ, &args)
