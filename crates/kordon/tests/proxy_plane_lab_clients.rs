@@ -164,15 +164,8 @@ async fn udp_associate_relays_through_the_modem_and_never_into_the_farm() {
 
 /// PySocks as most programs use it (names resolved by the proxy, its default) asks for the
 /// association with the hint `("0", <port>)` sent as the domain name "0".
-///
-/// Fails today: `kordon-proxy/src/protocol/socks5/address.rs` `read_address` checks every
-/// domain with `Host::parse_bytes`, which refuses numeric names (`target.rs`,
-/// `Host::domain` → `TargetError::NumericHost`), and `parse_request` reads the address for
-/// every command, so the whole UDP ASSOCIATE is answered 0x04 (host unreachable) although
-/// its address is only the client's expected source, which `udp::associate` never uses
-/// (RFC 1928 §4 lets a client send zeros or any hint there).
+/// That address is only a hint of the client's source (RFC 1928 §4), so any name is taken.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the plane refuses UDP ASSOCIATE whose hint is the domain \"0\" (PySocks default)"]
 async fn udp_associate_takes_any_hint_of_the_clients_source() {
     if !root_or_skip() {
         return;
@@ -196,13 +189,8 @@ async fn udp_associate_takes_any_hint_of_the_clients_source() {
 
 /// Plain HTTP through an `http` profile: absolute-URI requests forwarded, two of them on
 /// one client connection (the "absolute-URI forwarding with keep-alive").
-///
-/// Fails today: `kordon-proxy/src/service/session/http.rs` (`serve`, the
-/// `ProxyRequest::Forward` arm) answers every absolute-URI request 501 Not Implemented and
-/// closes; only CONNECT is served, although `protocol::http` already parses the forward
-/// (`classify`, `body_framing`, `encode_forward_head`).
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "absolute-URI forwarding is not served yet: the plane answers 501"]
 async fn http_profiles_forward_absolute_uri_requests_with_keep_alive() {
     if !root_or_skip() {
         return;

@@ -262,15 +262,9 @@ async fn an_inactive_port_refuses_new_connections_and_never_leaks() {
 }
 
 /// "Deleting closes", also when another profile takes the deleted one's listen port at once.
-///
-/// Fails today: both changes land in one rebuild of the table (`table/follow.rs` folds a
-/// burst of changes into one), `ProxyTable::diff` (`table/diff.rs`) reports the port as
-/// `changed` since both tables have a profile on it, and `service/manager.rs` `apply` then
-/// only hands the new profile to the running listener: the listener's `stop` token, which
-/// the deleted profile's sessions hold, is never cancelled, so they keep relaying (counted
-/// on the deleted profile) until the client or the idle timeout ends them.
+/// Both changes land in one rebuild of the table, so the port is "changed", not removed and
+/// added: the listener stays open and only the deleted profile's connections are closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a deleted profile's connections survive when a new profile takes its port at once"]
 async fn a_profile_replaced_on_its_port_closes_the_deleted_ones_connections() {
     if !root_or_skip() {
         return;

@@ -12,11 +12,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::manager::Serving;
 use super::session;
 use super::Plane;
 use crate::limits::ConnectionLimit;
 use crate::stats::RefusalKind;
-use crate::table::Profile;
 
 /// Between attempts to bind a port someone else holds.
 const BIND_RETRY: Duration = Duration::from_secs(2);
@@ -27,14 +27,14 @@ const BACKLOG: i32 = 4096;
 pub(super) async fn run(
     plane: Arc<Plane>,
     port: u16,
-    profile: watch::Receiver<Arc<Profile>>,
+    serving: watch::Receiver<Serving>,
     stop: CancellationToken,
 ) {
     let Some(listener) = bind_until_stopped(plane.config.bind, port, &stop).await else {
         return;
     };
     tracing::info!(port, "proxy listener open");
-    let limit = ConnectionLimit::new(profile.borrow().maxconn);
+    let limit = ConnectionLimit::new(serving.borrow().0.maxconn);
     let mut accept_failing = false;
     loop {
         let accepted = tokio::select! {
@@ -44,18 +44,18 @@ pub(super) async fn run(
         match accepted {
             Ok((stream, peer)) => {
                 accept_failing = false;
+                let (profile, sessions) = serving.borrow().clone();
                 if !plane.config.admission.admits(peer.ip()) {
                     // Like the kernel's filter would: closed unanswered.
                     plane
                         .stats
-                        .profile(profile.borrow().id)
+                        .profile(profile.id)
                         .refuse(RefusalKind::IpFilter);
                     continue;
                 }
                 // Handshakes are small messages answered one by one: Nagle would hold each
                 // answer until the previous one is acknowledged.
                 let _ = stream.set_nodelay(true);
-                let profile = profile.borrow().clone();
                 limit.set_max(profile.maxconn);
                 let permit = limit.try_acquire();
                 tokio::spawn(session::serve(
@@ -64,7 +64,7 @@ pub(super) async fn run(
                     stream,
                     peer,
                     permit,
-                    stop.clone(),
+                    sessions,
                 ));
             }
             Err(error) => {

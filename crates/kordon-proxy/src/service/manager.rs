@@ -13,8 +13,14 @@ use super::listener;
 use super::Plane;
 use crate::table::{Profile, ProxyTable, TableHandle};
 
+/// What a listener serves: the profile, and the token that ends the connections accepted
+/// for it. A new profile id on the same port (one deleted, another added in the same rebuild)
+/// gets a fresh token and the old one is cancelled: the deleted profile's connections close,
+/// the listening socket stays open.
+pub(super) type Serving = (Arc<Profile>, CancellationToken);
+
 struct Running {
-    profile: watch::Sender<Arc<Profile>>,
+    serving: watch::Sender<Serving>,
     stop: CancellationToken,
 }
 
@@ -65,15 +71,21 @@ fn apply(
     }
     for port in &diff.changed {
         if let (Some(listener), Some(profile)) = (running.get(port), after.profile(*port)) {
-            listener.profile.send_replace(Arc::clone(profile));
+            listener.serving.send_modify(|(current, sessions)| {
+                if current.id != profile.id {
+                    sessions.cancel();
+                    *sessions = listener.stop.child_token();
+                }
+                *current = Arc::clone(profile);
+            });
         }
     }
     for port in &diff.added {
         let Some(profile) = after.profile(*port) else {
             continue;
         };
-        let (sender, receiver) = watch::channel(Arc::clone(profile));
         let stop = shutdown.child_token();
+        let (sender, receiver) = watch::channel((Arc::clone(profile), stop.child_token()));
         tasks.spawn(listener::run(
             Arc::clone(plane),
             *port,
@@ -83,7 +95,7 @@ fn apply(
         running.insert(
             *port,
             Running {
-                profile: sender,
+                serving: sender,
                 stop,
             },
         );

@@ -30,8 +30,21 @@ impl Address {
     }
 }
 
+/// How a domain that is no valid destination is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Domains {
+    /// Refused: the address is where to connect.
+    Destination,
+    /// Read as the unspecified address: the field is only a hint (the client's own address
+    /// in UDP ASSOCIATE, which some clients fill with a name such as "0").
+    Hint,
+}
+
 /// Reads ATYP, the address and the port at the cursor. `Ok(None)` means more bytes are needed.
-pub(crate) fn read_address(c: &mut Cursor<'_>) -> Result<Option<Address>, Socks5Error> {
+pub(crate) fn read_address(
+    c: &mut Cursor<'_>,
+    domains: Domains,
+) -> Result<Option<Address>, Socks5Error> {
     let Some(atyp) = c.byte() else {
         return Ok(None);
     };
@@ -48,11 +61,15 @@ pub(crate) fn read_address(c: &mut Cursor<'_>) -> Result<Option<Address>, Socks5
             let Some(len) = c.byte() else {
                 return Ok(None);
             };
-            if len == 0 {
+            if len == 0 && domains == Domains::Destination {
                 return Err(Socks5Error::EmptyDomain);
             }
             match c.take(usize::from(len)) {
-                Some(name) => Host::parse_bytes(name)?,
+                Some(name) => match (Host::parse_bytes(name), domains) {
+                    (Ok(host), _) => host,
+                    (Err(_), Domains::Hint) => Host::Ipv4(Ipv4Addr::UNSPECIFIED),
+                    (Err(error), Domains::Destination) => return Err(error.into()),
+                },
                 None => return Ok(None),
             }
         }

@@ -1,6 +1,6 @@
 //! The client's request: VER, CMD, RSV, ATYP, DST.ADDR, DST.PORT.
 
-use super::address::{read_address, Address};
+use super::address::{read_address, Address, Domains};
 use super::error::Socks5Error;
 use super::VERSION;
 use crate::protocol::progress::{Cursor, Progress};
@@ -47,7 +47,11 @@ pub fn parse_request(buf: &[u8]) -> Result<Progress<Request>, Socks5Error> {
     if c.byte().is_none() {
         return Ok(Progress::NeedMore);
     }
-    match read_address(&mut c)? {
+    let domains = match command {
+        Command::Connect => Domains::Destination,
+        Command::Bind | Command::UdpAssociate => Domains::Hint,
+    };
+    match read_address(&mut c, domains)? {
         Some(address) => Ok(Progress::Done {
             value: Request { command, address },
             consumed: c.position(),
@@ -156,5 +160,17 @@ mod tests {
         );
         let err = parse_request(&[4, 1, 0, 80]).unwrap_err();
         assert_eq!(err.reply_code(), None);
+    }
+
+    /// UDP ASSOCIATE's address is the client's own, a hint only: PySocks sends the name "0".
+    #[test]
+    fn udp_associate_takes_any_hint() {
+        let request = all_splits(&[5, 3, 0, 3, 1, b'0', 0, 0]);
+        assert_eq!(request.command, Command::UdpAssociate);
+        assert_eq!(request.address.host, Host::Ipv4(Ipv4Addr::UNSPECIFIED));
+        let empty = all_splits(&[5, 3, 0, 3, 0, 0, 0]);
+        assert_eq!(empty.address.host, Host::Ipv4(Ipv4Addr::UNSPECIFIED));
+        // CONNECT to the same name is refused.
+        assert!(parse_request(&[5, 1, 0, 3, 1, b'0', 0, 80]).is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::address::{read_address, write_socket_addr, Address, MAX_IP_ADDRESS_LEN};
+use super::address::{read_address, write_socket_addr, Address, Domains, MAX_IP_ADDRESS_LEN};
 use super::error::Socks5Error;
 use crate::protocol::progress::Cursor;
 
@@ -24,7 +24,8 @@ pub fn parse_udp_datagram(buf: &[u8]) -> Result<UdpDatagram<'_>, Socks5Error> {
     if frag != 0 {
         return Err(Socks5Error::Fragmented(frag));
     }
-    let destination = read_address(&mut c)?.ok_or(Socks5Error::TruncatedDatagram)?;
+    let destination =
+        read_address(&mut c, Domains::Destination)?.ok_or(Socks5Error::TruncatedDatagram)?;
     let start = c.position();
     let data = c.take(c.remaining()).unwrap_or_default();
     debug_assert_eq!(start + data.len(), buf.len());
