@@ -89,6 +89,10 @@ const READY_WITHIN: Duration = Duration::from_secs(15);
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{}", args::USAGE);
+        return Ok(());
+    }
     let beside_me = std::env::current_exe()?.with_file_name("kordon");
     let options = args::parse(args.clone(), beside_me)?;
     let programs = programs::locate(&options, &std::env::var_os("PATH").unwrap_or_default())?;
