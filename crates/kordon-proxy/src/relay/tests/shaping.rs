@@ -1,7 +1,7 @@
 //! Bandwidth shaping within ±15 % over about three seconds, for one connection, for two
 //! connections sharing one login, and across a live rate change.
 //!
-//! A bucket starts full with one second's burst, so rates are measured at the receiver over
+//! A bucket starts full with its burst (a tenth of a second), so rates are measured at the receiver over
 //! a window that starts after that burst has passed.
 
 use std::sync::Arc;
@@ -23,7 +23,7 @@ on_both_engines!(
 
 const TOLERANCE: f64 = 0.15;
 
-/// Longer than the one second of burst a bucket starts (or is re-rated) with.
+/// Longer than the burst a bucket starts (or is re-rated) with.
 const SKIP_BURST: Duration = Duration::from_millis(1_200);
 
 /// Writes as fast as the relay takes it until the peer stops reading.
@@ -99,10 +99,10 @@ async fn live_rate_change(engine: Engine) {
     let rig = start(setup).await;
     let mut receiver = rig.client;
     let sender = tokio::spawn(flood(rig.upstream));
-    // Past the first second's burst, then three seconds at the slow rate.
+    // Past the burst, then three seconds at the slow rate.
     let slow_rate = receive_rate(&mut receiver, SKIP_BURST, 3).await;
     limit.inbound.set_rate(fast);
-    // The fast bucket fills to one second's burst right away; measure after it.
+    // The fast bucket fills to its burst right away; measure after it.
     let fast_rate = receive_rate(&mut receiver, SKIP_BURST, 3).await;
     rig.stop.cancel();
     finished(rig.relay).await.unwrap();
