@@ -223,7 +223,7 @@ mod tests {
 
         // An import is one reload; pruning sends readers behind it to reload too.
         store
-            .import_ipfilter_rules(&[block.clone()], Duplicates::Refuse, 100)
+            .import_ipfilter_rules(std::slice::from_ref(&block), Duplicates::Refuse, 100)
             .await
             .unwrap();
         assert_eq!(
