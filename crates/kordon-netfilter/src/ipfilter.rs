@@ -116,10 +116,32 @@ fn timeout_ms(expiry: Expiry, now_ms: i64) -> Option<Option<i64>> {
     }
 }
 
+/// A duration as nft reads it, in units up to days (`13888d23h59m59s999ms`): nft refuses a
+/// single component above 2^32, so a plain count of milliseconds fails beyond 49 days.
+fn nft_duration(ms: i64) -> String {
+    let mut text = String::new();
+    let mut rest = ms;
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
+        if rest >= size {
+            let _ = write!(text, "{}{unit}", rest / size);
+            rest %= size;
+        }
+    }
+    if rest > 0 || text.is_empty() {
+        let _ = write!(text, "{rest}ms");
+    }
+    text
+}
+
 fn element_text(element: &Element, timeout: Option<i64>) -> String {
     let address = element.network.addr();
     match timeout {
-        Some(ms) => format!("{address} timeout {ms}ms"),
+        Some(ms) => format!("{address} timeout {}", nft_duration(ms)),
         None => address.to_string(),
     }
 }
@@ -361,8 +383,8 @@ mod tests {
         assert!(permit < block, "permits come first");
         assert!(script.contains("ip6 saddr & ffff:ffff:: @block6_32 drop"));
         assert!(script.contains("{ 10.0.0.0 }"));
-        assert!(script.contains("{ 10.1.2.3 timeout 10000ms }"));
-        assert!(script.contains("{ 2001:db8:: timeout 5000ms }"));
+        assert!(script.contains("{ 10.1.2.3 timeout 10s }"));
+        assert!(script.contains("{ 2001:db8:: timeout 5s }"));
         assert!(
             !script.contains("192.0.2.1 "),
             "expired elements are left out"
@@ -394,7 +416,7 @@ mod tests {
             script.contains("add rule inet kordon_ipfilter forward ip saddr @permit4_32 accept")
         );
         assert!(script
-            .contains("add element inet kordon_ipfilter permit4_32 { 10.1.2.3 timeout 100000ms }"));
+            .contains("add element inet kordon_ipfilter permit4_32 { 10.1.2.3 timeout 1m40s }"));
 
         // Same groups: only elements move.
         let before = after;
@@ -421,7 +443,7 @@ mod tests {
             script,
             "add element inet kordon_ipfilter permit4_32 { 10.1.2.3 }\n\
              delete element inet kordon_ipfilter permit4_32 { 10.1.2.3 }\n\
-             add element inet kordon_ipfilter permit4_32 { 10.1.2.3 timeout 200000ms }\n"
+             add element inet kordon_ipfilter permit4_32 { 10.1.2.3 timeout 3m20s }\n"
         );
     }
 
@@ -453,5 +475,8 @@ mod tests {
         assert_eq!(Hook::parse(" Forward"), Some(Hook::Forward));
         assert_eq!(Hook::parse("output"), None);
         assert_eq!(timeout_ms(Expiry::At(i64::MAX / 2000), 0), Some(None));
+        assert_eq!(nft_duration(1_200_000_000_001), "13888d21h20m1ms");
+        assert_eq!(nft_duration(0), "0ms");
+        assert_eq!(nft_duration(1500), "1s500ms");
     }
 }

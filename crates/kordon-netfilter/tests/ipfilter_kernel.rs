@@ -105,7 +105,8 @@ async fn scripts_apply_to_the_kernel() {
         hooks: vec![Hook::Input, Hook::Forward],
         priority: -10,
     };
-    let far = Expiry::At(now_ms() / 1000 + 3600);
+    // Far enough for nft to need days in the timeout (more than 2^32 ms).
+    let far = Expiry::At(now_ms() / 1000 + 40 * 365 * 86_400);
     let mut book = ElementBook::from_rules([
         rule(1, "10.0.0.0/8", RuleKind::PermanentBlock, Expiry::Never),
         rule(2, "10.1.2.3/32", RuleKind::Permit, far),

@@ -59,6 +59,7 @@ pub async fn run(settings: Settings) -> Result<()> {
     };
     let state = AppState::new(store.clone(), supervisor.clone(), config)
         .with_rotation(Arc::new(RotationBridge::new(rotator)));
+    let state = crate::ipfilter_plane::attach(state, &settings).await?;
     kordon_api::serve(listener, state, shutdown_signal())
         .await
         .context("API server failed")?;
