@@ -408,9 +408,9 @@ async fn list_pages_across_pages_in_every_sort() {
                     0,
                 ),
                 "type" => (row["type"].as_i64().unwrap(), id),
-                // Permanent blocks (no expiry) sort after every dated rule.
+                // Permanent blocks (no expiry) sort before every dated rule.
                 "expires_time" => match row["expires_time"].as_str().unwrap() {
-                    "" => (i64::MAX, id),
+                    "" => (i64::MIN, id),
                     day => (day[8..10].parse().unwrap(), id),
                 },
                 _ => (id, 0),

@@ -42,8 +42,29 @@ pub fn routes() -> Router<AppState> {
         .route("/api/ip_filter/export", get(export).post(export))
 }
 
-/// The import body as the rule objects it holds, each with the name its errors go under.
-fn items(bytes: &[u8], defaults: &Map<String, Value>) -> IpFilterResult<Vec<(String, Value)>> {
+/// Where a rule of an import came from, to name it in errors.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// Index in a JSON list.
+    Item(usize),
+    /// 1-based line of a text import.
+    Line(usize),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Item(index) => write!(f, "ip_filters[{index}]"),
+            Origin::Line(line) => write!(f, "line[{line}]"),
+        }
+    }
+}
+
+type Items<'a> = Box<dyn Iterator<Item = (Origin, Value)> + 'a>;
+
+/// The import body's rule objects, made one at a time (a million rules never exist as JSON
+/// objects all at once when they come as text).
+fn items<'a>(bytes: &'a [u8], defaults: &'a Map<String, Value>) -> IpFilterResult<Items<'a>> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if matches!(first, Some(b'{') | Some(b'[')) {
         let value: Value = serde_json::from_slice(bytes)
@@ -65,21 +86,17 @@ fn items(bytes: &[u8], defaults: &Map<String, Value>) -> IpFilterResult<Vec<(Str
                 ))
             }
         };
-        return Ok(list
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| (format!("ip_filters[{i}]"), item))
-            .collect());
+        return Ok(Box::new(
+            list.into_iter()
+                .enumerate()
+                .map(|(i, item)| (Origin::Item(i), item)),
+        ));
     }
     let text = std::str::from_utf8(bytes)
         .map_err(|_| IpFilterError::Malformed("The import text is not UTF-8.".into()))?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .filter_map(|(i, line)| {
-            line_item(line, defaults).map(|item| (format!("line[{}]", i + 1), item))
-        })
-        .collect())
+    Ok(Box::new(text.lines().enumerate().filter_map(
+        move |(i, line)| line_item(line, defaults).map(|item| (Origin::Line(i + 1), item)),
+    )))
 }
 
 /// One text line as a rule object; `None` for blank, comment and header lines.
@@ -120,13 +137,13 @@ fn line_item(line: &str, defaults: &Map<String, Value>) -> Option<Value> {
 }
 
 /// Checks every item; all rules, or the errors (at most [`MAX_ERRORS`]).
-fn check_items(state: &AppState, items: Vec<(String, Value)>) -> IpFilterResult<Vec<RuleSpec>> {
+fn check_items(state: &AppState, items: Items<'_>) -> IpFilterResult<Vec<RuleSpec>> {
     let now = state.ipfilter.now();
     let tz = state.ipfilter.tz;
-    let mut specs = Vec::with_capacity(items.len());
+    let mut specs = Vec::new();
     let mut errors = FieldErrors::new();
     let mut failed = 0usize;
-    for (name, item) in items {
+    for (origin, item) in items {
         let mut input = Input::from_value(item);
         match read_rule(&mut input, tz, now) {
             Some(spec) if failed == 0 => specs.push(spec),
@@ -136,7 +153,7 @@ fn check_items(state: &AppState, items: Vec<(String, Value)>) -> IpFilterResult<
                 if failed <= MAX_ERRORS {
                     for (field, messages) in input.into_errors().fields() {
                         for message in messages {
-                            errors.add(&format!("{name}.{field}"), message.clone());
+                            errors.add(&format!("{origin}.{field}"), message.clone());
                         }
                     }
                 }

@@ -35,14 +35,15 @@ impl RuleSort {
             .map(|(_, sort)| *sort)
     }
 
-    /// The `ORDER BY` terms, each followed by the direction. Permanent rules (no expiry) sort
-    /// after every dated one.
+    /// The `ORDER BY` terms, each followed by the direction. Permanent rules (no expiry)
+    /// sort before every dated one in ascending order (SQLite's place for NULL, which lets
+    /// the `expires_at` index give the order).
     fn terms(self) -> &'static [&'static str] {
         match self {
             RuleSort::Id => &["id"],
             RuleSort::Ip => &["ip_key", "prefix_len", "kind"],
             RuleSort::Type => &["kind", "id"],
-            RuleSort::ExpiresTime => &["expires_at IS NULL", "expires_at", "id"],
+            RuleSort::ExpiresTime => &["expires_at", "id"],
         }
     }
 }
