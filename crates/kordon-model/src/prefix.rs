@@ -244,6 +244,20 @@ impl<V> PrefixTable<V> {
         }
     }
 
+    /// Like [`PrefixTable::any_match`], with each candidate's network given to `accept` too.
+    pub fn any_match_in(&self, address: IpAddr, accept: impl Fn(IpNet, &V) -> bool) -> bool {
+        match address.to_canonical() {
+            IpAddr::V4(v4) => self
+                .v4
+                .matches(u32::from(v4))
+                .any(|(bits, len, value)| accept(v4_net(bits, len), value)),
+            IpAddr::V6(v6) => self
+                .v6
+                .matches(u128::from(v6))
+                .any(|(bits, len, value)| accept(v6_net(bits, len), value)),
+        }
+    }
+
     /// Every network with its value (in no particular order).
     pub fn iter(&self) -> impl Iterator<Item = (IpNet, &V)> + '_ {
         let v4 = self.v4.levels.iter().flat_map(|level| {

@@ -161,6 +161,18 @@ impl ElementBook {
         self.elements.len()
     }
 
+    /// Number of permit and block elements.
+    pub fn counts(&self) -> (usize, usize) {
+        self.groups
+            .iter()
+            .fold((0, 0), |(permits, blocks), (group, count)| {
+                match group.action {
+                    Action::Permit => (permits + count, blocks),
+                    Action::Block => (permits, blocks + count),
+                }
+            })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.elements.is_empty()
     }

@@ -18,6 +18,9 @@ const OP_INSERT: i64 = 1;
 const OP_DELETE: i64 = 2;
 pub(crate) const OP_RELOAD: i64 = 3;
 
+/// Rules read per query when loading the whole set.
+const LOAD_CHUNK: i64 = 20_000;
+
 /// One journal entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JournalEntry {
@@ -73,15 +76,28 @@ impl Store {
             sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ipfilter_journal'")
                 .fetch_optional(&mut *tx)
                 .await?;
-        let rows =
-            sqlx::query("SELECT id, ip_key, prefix_len, kind, expires_at FROM ipfilter_rules")
-                .fetch_all(&mut *tx)
-                .await?;
+        // In id order, a chunk at a time: a million rows fetched at once would hold every
+        // row's decoded values in memory together.
+        let mut rules = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, ip_key, prefix_len, kind, expires_at FROM ipfilter_rules \
+                 WHERE id > ? ORDER BY id LIMIT ?",
+            )
+            .bind(after)
+            .bind(LOAD_CHUNK)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in &rows {
+                rules.push(book_rule(row, "id")?);
+            }
+            match rules.last() {
+                Some(last) if rows.len() as i64 == LOAD_CHUNK => after = last.id,
+                _ => break,
+            }
+        }
         tx.commit().await?;
-        let rules = rows
-            .iter()
-            .map(|row| book_rule(row, "id"))
-            .collect::<Result<Vec<_>>>()?;
         Ok(EnforcementState {
             seq: seq.unwrap_or(0),
             rules,

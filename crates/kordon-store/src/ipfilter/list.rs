@@ -3,7 +3,8 @@
 //! Each sort key has an index whose order is exactly the `ORDER BY` (the last term is unique),
 //! so a page is an index walk of `offset + pagesize` entries, never a sort of the whole table;
 //! a page in the far half is read from the other end. The total is the trigger-kept row count
-//! less the expired rows not swept yet (an index range that is empty between sweeps).
+//! less the expired rows not swept yet (an index range that is empty between sweeps); when
+//! there are none, the walk skips the expiry test.
 
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -82,6 +83,12 @@ fn push_order(query: &mut QueryBuilder<'_, Sqlite>, sort: RuleSort, descending: 
 impl Store {
     /// The number of alive rules at `now`.
     pub async fn ipfilter_rule_count(&self, now: i64) -> Result<i64> {
+        let (alive, _) = self.ipfilter_rule_counts(now).await?;
+        Ok(alive)
+    }
+
+    /// The numbers of alive rules and of expired rows not swept yet, at `now`.
+    async fn ipfilter_rule_counts(&self, now: i64) -> Result<(i64, i64)> {
         let stored: i64 = sqlx::query_scalar("SELECT rule_count FROM ipfilter_meta WHERE id = 1")
             .fetch_one(self.pool())
             .await?;
@@ -90,7 +97,7 @@ impl Store {
                 .bind(now)
                 .fetch_one(self.pool())
                 .await?;
-        Ok(stored - expired)
+        Ok((stored - expired, expired))
     }
 
     /// One page of alive rules and the total.
@@ -99,7 +106,7 @@ impl Store {
         page: &RulePage,
         now: i64,
     ) -> Result<(i64, Vec<IpFilterRule>)> {
-        let total = self.ipfilter_rule_count(now).await?;
+        let (total, expired) = self.ipfilter_rule_counts(now).await?;
         let offset = page.offset();
         if offset >= total {
             return Ok((total, Vec::new()));
@@ -112,12 +119,15 @@ impl Store {
         } else {
             (page.descending, offset, page.pagesize)
         };
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {RULE_COLUMNS} FROM ipfilter_rules \
-             WHERE (expires_at IS NULL OR expires_at > "
-        ));
-        query.push_bind(now);
-        query.push(")");
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {RULE_COLUMNS} FROM ipfilter_rules"));
+        // Between sweeps no stored rule has expired, and the walk over OFFSET rows need not
+        // read each row's expiry (a third of the time of a page deep in a million rows).
+        if expired > 0 {
+            query.push(" WHERE (expires_at IS NULL OR expires_at > ");
+            query.push_bind(now);
+            query.push(")");
+        }
         push_order(&mut query, page.sort, descending);
         query.push(" LIMIT ");
         query.push_bind(take);
