@@ -181,15 +181,20 @@ fn in_kernel(set: &str, address: &str) -> bool {
 /// answer within this means the kernel dropped the SYN.
 const PROBE_WAIT: Duration = Duration::from_millis(10);
 
-/// Whether the kernel drops a TCP connection from `source` (an address of `lo`) to kordon's
-/// API. A real packet, not `nft get element`, which reads the whole set (400 ms at 100,000
-/// elements) and would measure itself.
+/// Where probes go: a port nothing listens on, so a SYN that passes the filter gets the
+/// kernel's RST at once and no process (kordon least of all) spends anything on the probe.
+const PROBE_TARGET: &str = "127.0.0.1:9";
+
+/// Whether the kernel drops a TCP SYN from `source` (an address of `lo`): a real packet, not
+/// `nft get element`, which reads the whole set (400 ms at 100,000 elements) and would measure
+/// itself.
 async fn dropped(source: std::net::Ipv4Addr) -> Result<bool> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind((source, 0).into())?;
-    let connect = socket.connect("127.0.0.1:8000".parse()?);
+    let connect = socket.connect(PROBE_TARGET.parse()?);
     match tokio::time::timeout(PROBE_WAIT, connect).await {
-        Ok(Ok(_)) => Ok(false),
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::ConnectionRefused => Ok(false),
+        Ok(Ok(_)) => bail!("something listens on {PROBE_TARGET}"),
         Ok(Err(error)) => bail!("probe from {source}: {error}"),
         Err(_) => Ok(true),
     }
@@ -210,6 +215,7 @@ async fn until_kernel(
         if started.elapsed() > Duration::from_secs(10) {
             bail!("{source}: the kernel never saw the change");
         }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -258,6 +264,11 @@ async fn single_changes(
             .await?
             .error_for_status()?;
         destroys.push(until_kernel(source, false, started).await?);
+        eprintln!(
+            "change {i}: create {}, destroy {}",
+            ms(creates[i]),
+            ms(destroys[i])
+        );
     }
     creates.sort();
     destroys.sort();
@@ -428,6 +439,16 @@ async fn run(options: Options) -> Result<()> {
         ms(percentile(&creates, 0.99)),
         ms(*creates.last().unwrap_or(&Duration::ZERO)),
         ms(peer_call),
+    );
+    let slowest = |latencies: &[Duration]| {
+        let mut worst: Vec<String> = latencies.iter().rev().take(3).map(|d| ms(*d)).collect();
+        worst.reverse();
+        worst.join(", ")
+    };
+    eprintln!(
+        "slowest creates: {}; slowest destroys: {}",
+        slowest(&creates),
+        slowest(&destroys)
     );
     println!(
         "| single destroy → out of the kernel ({} destroys, p50 / p99 / max) | {} / {} / {} | | < 50 ms |",

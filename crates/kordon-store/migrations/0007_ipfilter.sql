@@ -24,7 +24,8 @@ CREATE INDEX ipfilter_rules_kind ON ipfilter_rules (kind);
 
 -- `rule_count` is the exact number of rows of ipfilter_rules (kept by triggers: counting a
 -- million rows per list page costs milliseconds). `bulk` is set only inside an import's
--- transaction: its rows are journaled as one `reload` entry instead of one entry each.
+-- transaction: its rows are journaled as one `reload` entry instead of one entry each, and
+-- counted by the import.
 -- `journal_floor` is the highest journal seq pruned so far.
 CREATE TABLE ipfilter_meta (
     id            INTEGER PRIMARY KEY CHECK (id = 1),
@@ -47,12 +48,15 @@ CREATE TABLE ipfilter_journal (
     at         INTEGER NOT NULL
 );
 
+-- An import counts its rows itself, once (see `bulk`), rather than one UPDATE per row.
 CREATE TRIGGER ipfilter_rules_count_insert AFTER INSERT ON ipfilter_rules
+WHEN (SELECT bulk FROM ipfilter_meta WHERE id = 1) = 0
 BEGIN
     UPDATE ipfilter_meta SET rule_count = rule_count + 1 WHERE id = 1;
 END;
 
 CREATE TRIGGER ipfilter_rules_count_delete AFTER DELETE ON ipfilter_rules
+WHEN (SELECT bulk FROM ipfilter_meta WHERE id = 1) = 0
 BEGIN
     UPDATE ipfilter_meta SET rule_count = rule_count - 1 WHERE id = 1;
 END;
