@@ -1,11 +1,12 @@
 //! kordon's HTTP API server: the `farm` dialect (Django-REST-style, `Authorization: Token`),
-//! and `/metrics`. Later dialects (isp, guard, ipfilter) mount beside `farm` with their own auth
-//! and error shapes.
+//! the `ipfilter` dialect (short-lived access tokens) and `/metrics`. Later dialects (isp,
+//! guard) mount beside them with their own auth and error shapes.
 //!
 //! [`serve`] takes a bound listener and a shutdown future, so tests run the whole API
 //! in-process on `127.0.0.1:0`.
 
 pub mod farm;
+pub mod ipfilter;
 pub mod metrics;
 pub mod rotation;
 mod state;
@@ -25,8 +26,13 @@ pub use state::{ApiConfig, AppState};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(farm::routes())
+        .merge(ipfilter::routes())
         .merge(metrics::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ipfilter::admission::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,

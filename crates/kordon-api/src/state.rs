@@ -8,6 +8,8 @@ use kordon_host::SystemSampler;
 use kordon_store::Store;
 use kordon_supervisor::Supervisor;
 
+use crate::ipfilter::admission::ClientAdmission;
+use crate::ipfilter::IpFilterApi;
 use crate::metrics::Metrics;
 use crate::rotation::PortRotation;
 
@@ -51,6 +53,10 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// IP rotation, when this build has the modem plane.
     pub rotation: Option<Arc<dyn PortRotation>>,
+    /// The ipfilter dialect's tokens, clock and zone.
+    pub ipfilter: IpFilterApi,
+    /// The in-process ip filter for the API's clients, when the ipfilter plane runs.
+    pub admission: Option<Arc<dyn ClientAdmission>>,
 }
 
 impl AppState {
@@ -62,12 +68,26 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             config: Arc::new(config),
             rotation: None,
+            ipfilter: IpFilterApi::default(),
+            admission: None,
         }
     }
 
     /// The state with IP rotation handled by `rotation`.
     pub fn with_rotation(mut self, rotation: Arc<dyn PortRotation>) -> Self {
         self.rotation = Some(rotation);
+        self
+    }
+
+    /// The state with the ipfilter dialect's settings (clock, zone, plane report).
+    pub fn with_ipfilter(mut self, ipfilter: IpFilterApi) -> Self {
+        self.ipfilter = ipfilter;
+        self
+    }
+
+    /// The state with the API's clients checked by `admission`.
+    pub fn with_admission(mut self, admission: Arc<dyn ClientAdmission>) -> Self {
+        self.admission = Some(admission);
         self
     }
 }

@@ -7,6 +7,8 @@ pub mod coerce;
 pub mod enums;
 pub mod errors;
 pub mod filter;
+pub mod ipfilter;
+pub mod prefix;
 pub mod rules;
 pub mod rutime;
 

@@ -14,6 +14,8 @@ pub enum Change {
     SiteLists,
     Catalog,
     History,
+    /// ipfilter rules (their enforcement follows the journal, see `ipfilter::journal`).
+    IpFilter,
 }
 
 #[derive(Clone)]

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod error;
 pub mod events;
 pub mod history;
+pub mod ipfilter;
 mod json_rows;
 pub mod listing;
 pub mod ports;

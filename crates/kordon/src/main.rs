@@ -4,6 +4,7 @@ mod admin;
 mod bootstrap;
 mod cli;
 mod housekeeping;
+mod ipfilter_plane;
 mod lab;
 mod proxy_counters;
 mod proxy_plane;

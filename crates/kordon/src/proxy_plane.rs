@@ -2,11 +2,13 @@
 //! behind the proxy plane's `PortActivity`, and the counters that outlive each start of the
 //! service (restored from and flushed to the store).
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use kordon_model::ipfilter::snapshot::AdmissionHandle;
 use kordon_modem::service::rotation::Rotator;
 use kordon_proxy::egress::PortActivity;
-use kordon_proxy::service::{self, PlaneConfig};
+use kordon_proxy::service::{self, Admission, ClientAdmission, PlaneConfig};
 use kordon_proxy::stats::PlaneStats;
 use kordon_store::Store;
 use kordon_supervisor::Supervisor;
@@ -23,6 +25,15 @@ impl PortActivity for Rotations {
     }
 }
 
+/// The ip filter's in-process verdicts, as the proxy plane asks for them.
+struct IpFilterAdmission(AdmissionHandle);
+
+impl ClientAdmission for IpFilterAdmission {
+    fn admits(&self, client: IpAddr) -> bool {
+        self.0.admits(client)
+    }
+}
+
 /// Registers the `proxy` service (not started).
 pub async fn register(
     supervisor: &Supervisor,
@@ -30,10 +41,12 @@ pub async fn register(
     settings: &Settings,
     rotator: Rotator,
     stats: Arc<PlaneStats>,
+    ip_filter: AdmissionHandle,
 ) {
     let config = PlaneConfig {
         bind: settings.proxy_bind,
         permitted_networks: settings.proxy_permit_networks.clone(),
+        admission: Admission::new(Arc::new(IpFilterAdmission(ip_filter))),
         ..PlaneConfig::default()
     };
     let activity: Arc<dyn PortActivity> = Arc::new(Rotations(rotator));

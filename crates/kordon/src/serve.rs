@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kordon_api::{ApiConfig, AppState};
+use kordon_model::ipfilter::snapshot::AdmissionHandle;
 use kordon_modem::service::book::StateBook;
 use kordon_modem::service::drivers::DriverPool;
 use kordon_modem::service::monitor::{self, PlaneContext};
@@ -48,12 +49,15 @@ pub async fn run(settings: Settings) -> Result<()> {
     .await;
     let rotator = register_modem_services(&supervisor, &store, &settings).await?;
     let proxy_stats = PlaneStats::new();
+    // The ip filter's verdicts, shared by the API and the proxies (filled by its service).
+    let ip_admission = AdmissionHandle::new();
     proxy_plane::register(
         &supervisor,
         &store,
         &settings,
         rotator.clone(),
         Arc::clone(&proxy_stats),
+        ip_admission.clone(),
     )
     .await;
     supervisor.start_all().await;
@@ -70,6 +74,7 @@ pub async fn run(settings: Settings) -> Result<()> {
     };
     let state = AppState::new(store.clone(), supervisor.clone(), config)
         .with_rotation(Arc::new(RotationBridge::new(rotator)));
+    let state = crate::ipfilter_plane::attach(state, &settings, ip_admission).await?;
     kordon_api::serve(listener, state, shutdown_signal())
         .await
         .context("API server failed")?;

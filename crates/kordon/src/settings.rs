@@ -34,6 +34,14 @@ pub struct Settings {
     /// Destinations proxies may reach although the guard refuses them (loopback, the farm's
     /// networks). Empty by default: a proxy never reaches the farm.
     pub proxy_permit_networks: Vec<IpNet>,
+    /// Zone of the ipfilter API's `expires_time` (an IANA name); empty: the system's zone.
+    pub ipfilter_timezone: String,
+    /// Whether the ipfilter plane drives nftables (the in-process check runs regardless).
+    pub ipfilter_nft: bool,
+    /// kordon's nftables table (family `inet`); kordon touches no other table.
+    pub ipfilter_table: String,
+    /// Hooks of the table's chains: `input`, and `forward` to filter routed traffic too.
+    pub ipfilter_hooks: Vec<String>,
 }
 
 /// Plain-HTTP "what is my IP" services (kordon's modem clients speak no TLS).
@@ -63,6 +71,10 @@ impl Default for Settings {
                 .collect(),
             proxy_bind: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             proxy_permit_networks: Vec::new(),
+            ipfilter_timezone: String::new(),
+            ipfilter_nft: true,
+            ipfilter_table: "kordon_ipfilter".into(),
+            ipfilter_hooks: vec!["input".into()],
         }
     }
 }
@@ -82,6 +94,10 @@ struct FileSettings {
     echo_urls: Option<Vec<String>>,
     proxy_bind: Option<IpAddr>,
     proxy_permit_networks: Option<Vec<IpNet>>,
+    ipfilter_timezone: Option<String>,
+    ipfilter_nft: Option<bool>,
+    ipfilter_table: Option<String>,
+    ipfilter_hooks: Option<Vec<String>>,
 }
 
 /// Where settings come from besides the flags: the process environment in production, a map in
@@ -164,7 +180,11 @@ impl Settings {
             admin_username,
             echo_urls,
             proxy_bind,
-            proxy_permit_networks
+            proxy_permit_networks,
+            ipfilter_timezone,
+            ipfilter_nft,
+            ipfilter_table,
+            ipfilter_hooks
         );
         if file.admin_password.is_some() {
             self.admin_password = file.admin_password;
@@ -210,7 +230,39 @@ impl Settings {
                 .filter(|url| !url.is_empty())
                 .collect();
         }
+        if let Some(v) = env.var("KORDON_IPFILTER_TIMEZONE") {
+            self.ipfilter_timezone = v;
+        }
+        if let Some(text) = env.var("KORDON_IPFILTER_NFT") {
+            self.ipfilter_nft = match text.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => bail!("KORDON_IPFILTER_NFT={text:?}: expected true or false"),
+            };
+        }
+        if let Some(v) = env.var("KORDON_IPFILTER_TABLE") {
+            self.ipfilter_table = v;
+        }
+        if let Some(text) = env.var("KORDON_IPFILTER_HOOKS") {
+            self.ipfilter_hooks = text
+                .split(',')
+                .map(|hook| hook.trim().to_string())
+                .filter(|hook| !hook.is_empty())
+                .collect();
+        }
         Ok(())
+    }
+
+    /// The zone of the ipfilter API's dates: the setting, else the system's (`TZ`,
+    /// `/etc/timezone`, the `/etc/localtime` link), else UTC.
+    pub fn ipfilter_timezone(&self) -> Result<chrono_tz::Tz> {
+        let name = self.ipfilter_timezone.trim();
+        if !name.is_empty() {
+            return name
+                .parse()
+                .map_err(|_| anyhow::anyhow!("unknown time zone {name:?}"));
+        }
+        Ok(system_timezone().unwrap_or(chrono_tz::UTC))
     }
 
     fn check(&self) -> Result<()> {
@@ -223,6 +275,21 @@ impl Settings {
         if self.housekeeping_interval == 0 {
             bail!("housekeeping_interval must be at least 1 second");
         }
+        self.ipfilter_timezone().context("ipfilter_timezone")?;
+        if !kordon_netfilter::ipfilter::valid_table_name(&self.ipfilter_table) {
+            bail!(
+                "ipfilter_table {:?} is not a table name (a letter, then letters, digits or _)",
+                self.ipfilter_table
+            );
+        }
+        if self.ipfilter_hooks.is_empty() {
+            bail!("ipfilter_hooks needs at least one of input, forward");
+        }
+        for hook in &self.ipfilter_hooks {
+            if kordon_netfilter::ipfilter::Hook::parse(hook).is_none() {
+                bail!("ipfilter_hooks: {hook:?} is not input or forward");
+            }
+        }
         for url in &self.echo_urls {
             match reqwest::Url::parse(url) {
                 Ok(parsed) if parsed.scheme() == "http" => {}
@@ -231,6 +298,31 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// The system's time zone, if it can be told.
+fn system_timezone() -> Option<chrono_tz::Tz> {
+    let from_env = std::env::var("TZ")
+        .ok()
+        .map(|tz| tz.trim_start_matches(':').to_string());
+    let from_file = || {
+        std::fs::read_to_string("/etc/timezone")
+            .ok()
+            .map(|t| t.trim().to_string())
+    };
+    let from_link = || {
+        std::fs::read_link("/etc/localtime")
+            .ok()
+            .and_then(|target| {
+                let text = target.to_string_lossy().into_owned();
+                text.split_once("zoneinfo/")
+                    .map(|(_, zone)| zone.to_string())
+            })
+    };
+    [from_env, from_file(), from_link()]
+        .into_iter()
+        .flatten()
+        .find_map(|name| name.parse().ok())
 }
 
 #[cfg(test)]
@@ -280,6 +372,38 @@ mod tests {
         .unwrap();
         assert_eq!(flagged.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(flagged.listen.port(), 1);
+    }
+
+    #[test]
+    fn ipfilter_settings() {
+        let env = MapEnv(HashMap::from([
+            ("KORDON_IPFILTER_TIMEZONE", "Europe/Moscow"),
+            ("KORDON_IPFILTER_NFT", "false"),
+            ("KORDON_IPFILTER_HOOKS", "input, forward"),
+        ]));
+        let settings = Settings::load(&CommonArgs::default(), None, &env).unwrap();
+        assert_eq!(
+            settings.ipfilter_timezone().unwrap(),
+            chrono_tz::Europe::Moscow
+        );
+        assert!(!settings.ipfilter_nft);
+        assert_eq!(settings.ipfilter_hooks, vec!["input", "forward"]);
+        assert_eq!(settings.ipfilter_table, "kordon_ipfilter");
+        for (key, value) in [
+            ("KORDON_IPFILTER_TIMEZONE", "Mars/Olympus"),
+            ("KORDON_IPFILTER_HOOKS", "output"),
+            ("KORDON_IPFILTER_TABLE", "no spaces"),
+            ("KORDON_IPFILTER_NFT", "maybe"),
+        ] {
+            let env = MapEnv(HashMap::from([(key, value)]));
+            let error = Settings::load(&CommonArgs::default(), None, &env).unwrap_err();
+            // The message names the setting (`ipfilter_…`).
+            let text = format!("{error:#}").to_ascii_lowercase();
+            assert!(
+                text.contains(&key["KORDON_".len()..].to_ascii_lowercase()),
+                "{key}: {error:#}"
+            );
+        }
     }
 
     #[test]

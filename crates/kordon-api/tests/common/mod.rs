@@ -2,6 +2,8 @@
 //! a superuser `admin` and helpers to call the API over real HTTP.
 #![allow(dead_code)]
 
+pub mod ipfilter;
+
 use std::net::SocketAddr;
 
 use kordon_api::{ApiConfig, AppState};

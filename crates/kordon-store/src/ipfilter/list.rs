@@ -1,0 +1,143 @@
+//! The paged list of alive rules.
+//!
+//! Each sort key has an index whose order is exactly the `ORDER BY` (the last term is unique),
+//! so a page is an index walk of `offset + pagesize` entries, never a sort of the whole table;
+//! a page in the far half is read from the other end. The total is the trigger-kept row count
+//! less the expired rows not swept yet (an index range that is empty between sweeps); when
+//! there are none, the walk skips the expiry test.
+
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::{rule_from_row, IpFilterRule, RULE_COLUMNS};
+use crate::{Result, Store};
+
+/// What a list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSort {
+    Id,
+    Ip,
+    Type,
+    ExpiresTime,
+}
+
+impl RuleSort {
+    /// The sort names the API accepts (`DEFAULT` is `id`).
+    pub const NAMES: [(&'static str, RuleSort); 4] = [
+        ("id", RuleSort::Id),
+        ("ip", RuleSort::Ip),
+        ("type", RuleSort::Type),
+        ("expires_time", RuleSort::ExpiresTime),
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, sort)| *sort)
+    }
+
+    /// The `ORDER BY` terms, each followed by the direction. Permanent rules (no expiry)
+    /// sort before every dated one in ascending order (SQLite's place for NULL, which lets
+    /// the `expires_at` index give the order).
+    fn terms(self) -> &'static [&'static str] {
+        match self {
+            RuleSort::Id => &["id"],
+            RuleSort::Ip => &["ip_key", "prefix_len", "kind"],
+            RuleSort::Type => &["kind", "id"],
+            RuleSort::ExpiresTime => &["expires_at", "id"],
+        }
+    }
+}
+
+/// A checked page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RulePage {
+    /// 1-based.
+    pub page: i64,
+    pub pagesize: i64,
+    pub sort: RuleSort,
+    pub descending: bool,
+}
+
+impl RulePage {
+    pub fn offset(&self) -> i64 {
+        (self.page - 1).saturating_mul(self.pagesize)
+    }
+
+    /// Pages of `total` rows.
+    pub fn page_count(&self, total: i64) -> i64 {
+        (total + self.pagesize - 1) / self.pagesize
+    }
+}
+
+fn push_order(query: &mut QueryBuilder<'_, Sqlite>, sort: RuleSort, descending: bool) {
+    let dir = if descending { "DESC" } else { "ASC" };
+    let terms: Vec<String> = sort
+        .terms()
+        .iter()
+        .map(|term| format!("{term} {dir}"))
+        .collect();
+    query.push(format!(" ORDER BY {}", terms.join(", ")));
+}
+
+impl Store {
+    /// The number of alive rules at `now`.
+    pub async fn ipfilter_rule_count(&self, now: i64) -> Result<i64> {
+        let (alive, _) = self.ipfilter_rule_counts(now).await?;
+        Ok(alive)
+    }
+
+    /// The numbers of alive rules and of expired rows not swept yet, at `now`.
+    async fn ipfilter_rule_counts(&self, now: i64) -> Result<(i64, i64)> {
+        let stored: i64 = sqlx::query_scalar("SELECT rule_count FROM ipfilter_meta WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        let expired: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM ipfilter_rules WHERE expires_at <= ?")
+                .bind(now)
+                .fetch_one(self.pool())
+                .await?;
+        Ok((stored - expired, expired))
+    }
+
+    /// One page of alive rules and the total.
+    pub async fn list_ipfilter_rules(
+        &self,
+        page: &RulePage,
+        now: i64,
+    ) -> Result<(i64, Vec<IpFilterRule>)> {
+        let (total, expired) = self.ipfilter_rule_counts(now).await?;
+        let offset = page.offset();
+        if offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        // In the far half, walk from the other end: SQLite steps over OFFSET rows one by one.
+        let from_end = offset > total / 2;
+        let (descending, skip, take) = if from_end {
+            let end = (offset + page.pagesize).min(total);
+            (!page.descending, total - end, end - offset)
+        } else {
+            (page.descending, offset, page.pagesize)
+        };
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {RULE_COLUMNS} FROM ipfilter_rules"));
+        // Between sweeps no stored rule has expired, and the walk over OFFSET rows need not
+        // read each row's expiry (a third of the time of a page deep in a million rows).
+        if expired > 0 {
+            query.push(" WHERE (expires_at IS NULL OR expires_at > ");
+            query.push_bind(now);
+            query.push(")");
+        }
+        push_order(&mut query, page.sort, descending);
+        query.push(" LIMIT ");
+        query.push_bind(take);
+        query.push(" OFFSET ");
+        query.push_bind(skip);
+        let rows = query.build().fetch_all(self.pool()).await?;
+        let mut rules = rows.iter().map(rule_from_row).collect::<Result<Vec<_>>>()?;
+        if from_end {
+            rules.reverse();
+        }
+        Ok((total, rules))
+    }
+}
