@@ -283,10 +283,12 @@ fn targets_table(results: &Results) -> Option<Table> {
     if verdicts.is_empty() {
         return None;
     }
-    let mut table = Table::new(
-        "Targets (bulk cases: streams and direction, ↓ download, ↑ upload):",
-        &["target", "measured", "verdict"],
-    );
+    let title = if results.shape.workloads.bulk {
+        "Targets (bulk cases: streams and direction, ↓ download, ↑ upload):"
+    } else {
+        "Targets:"
+    };
+    let mut table = Table::new(title, &["target", "measured", "verdict"]);
     for verdict in verdicts {
         table.row(vec![verdict.target, verdict.measured, verdict.met.label()]);
     }
@@ -424,7 +426,7 @@ mod tests {
             .map(|table| table.title)
             .collect();
         assert_eq!(titles.len(), 2, "{titles:?}");
-        assert!(titles[0].starts_with("Connection rate") && titles[1].starts_with("Targets"));
+        assert!(titles[0].starts_with("Connection rate") && titles[1] == "Targets:");
         let machine = MachineFacts {
             cores: 2,
             cpu: "test CPU".into(),
