@@ -8,6 +8,11 @@
 //!    direct connection);
 //! 3. resident memory of each proxy while it holds 10,000 idle connections.
 //!
+//! Around each bulk and rate measurement the bench reads the CPU time (user + system) of the
+//! proxy's processes, and reports it per GiB moved and per 1,000 connections: on a small
+//! machine where the bench and the proxy share the cores, this is the figure that compares
+//! the proxies' own cost.
+//!
 //! The bench starts every peer itself with a generated configuration in a temporary directory
 //! (kordon through its farm API, as an operator would) and stops them at the end. It prints a
 //! table per workload with kordon's ratios to each peer, and with `--markdown` the
@@ -15,7 +20,8 @@
 //! its Debian package.
 //!
 //! Usage: `proxy-bench [--kordon PATH | --no-kordon] [--danted PATH] [--squid PATH]
-//! [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] [--idle N] [--markdown]`
+//! [--workloads bulk,rate,idle] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S]
+//! [--rounds N] [--idle N] [--markdown]`
 
 // A binary's root lives beside the other binaries; its parts live in `src/proxy/`.
 #[path = "proxy/args.rs"]
@@ -26,10 +32,15 @@ mod bulk;
 mod client;
 #[path = "proxy/connect.rs"]
 mod connect;
+#[path = "proxy/cpu.rs"]
+mod cpu;
 #[path = "proxy/dante.rs"]
 mod dante;
 #[path = "proxy/farm.rs"]
 mod farm;
+#[cfg(test)]
+#[path = "proxy/fixtures.rs"]
+mod fixtures;
 #[path = "proxy/idle.rs"]
 mod idle;
 #[path = "proxy/kordon.rs"]
@@ -44,6 +55,8 @@ mod limits;
 mod machine;
 #[path = "proxy/machine_facts.rs"]
 mod machine_facts;
+#[path = "proxy/proc_stat.rs"]
+mod proc_stat;
 #[path = "proxy/process.rs"]
 mod process;
 #[path = "proxy/programs.rs"]
@@ -54,6 +67,8 @@ mod rate;
 mod report;
 #[path = "proxy/results.rs"]
 mod results;
+#[path = "proxy/section.rs"]
+mod section;
 #[path = "proxy/servers.rs"]
 mod servers;
 #[path = "proxy/socks5.rs"]
@@ -98,13 +113,13 @@ fn main() -> Result<()> {
     let programs = programs::locate(&options, &std::env::var_os("PATH").unwrap_or_default())?;
     let open_files = limits::raise_open_files(limits::open_files_for(options.idle))?;
     let idle = options.idle.min(limits::idle_capacity(open_files));
-    if idle < MIN_IDLE {
+    if options.workloads.idle && idle < MIN_IDLE {
         bail!(
             "RLIMIT_NOFILE is {open_files}: room for only {idle} idle connections per process \
              (at least {MIN_IDLE} needed); raise `ulimit -n`"
         );
     }
-    if idle < options.idle {
+    if options.workloads.idle && idle < options.idle {
         progress(format!(
             "RLIMIT_NOFILE stays at {open_files} (the hard limit cannot be raised here): \
              holding {idle} idle connections instead of {}, and projecting to {}",
@@ -115,6 +130,7 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let shape = RunShape {
+        workloads: options.workloads,
         bulk_bytes: options.bulk_bytes,
         workers: options.workers,
         rate_window_seconds: options.rate_window.as_secs(),
@@ -242,9 +258,22 @@ async fn run(options: &Options, programs: &Programs, shape: RunShape) -> Result<
         options,
         idle: shape.idle,
     };
-    let bulk = plan.bulk().await;
-    let rate = plan.rate().await;
-    let idle = plan.idle().await;
+    let chosen = options.workloads;
+    let bulk = if chosen.bulk {
+        plan.bulk().await
+    } else {
+        Vec::new()
+    };
+    let rate = if chosen.rate {
+        plan.rate().await
+    } else {
+        Default::default()
+    };
+    let idle = if chosen.idle {
+        plan.idle().await
+    } else {
+        Default::default()
+    };
     drop(peers);
 
     Ok(Results {

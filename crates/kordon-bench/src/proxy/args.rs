@@ -6,8 +6,58 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 pub const USAGE: &str = "usage: proxy-bench [--kordon PATH | --no-kordon] [--danted PATH] \
-[--squid PATH] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] [--rounds N] [--idle N] \
-[--markdown]";
+[--squid PATH] [--workloads LIST] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] \
+[--rounds N] [--idle N] [--markdown]
+  --workloads LIST  comma-separated, of bulk, rate, idle (default: all three)";
+
+/// The workloads a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workloads {
+    pub bulk: bool,
+    pub rate: bool,
+    pub idle: bool,
+}
+
+impl Workloads {
+    pub const ALL: Workloads = Workloads {
+        bulk: true,
+        rate: true,
+        idle: true,
+    };
+
+    /// `bulk,rate,idle` or any non-empty part of it, in any order.
+    pub fn parse(list: &str) -> Result<Workloads> {
+        let mut chosen = Workloads {
+            bulk: false,
+            rate: false,
+            idle: false,
+        };
+        for name in list.split(',').map(str::trim) {
+            match name {
+                "bulk" => chosen.bulk = true,
+                "rate" => chosen.rate = true,
+                "idle" => chosen.idle = true,
+                "" => bail!("--workloads: empty name in {list:?} (a list like bulk,rate,idle)"),
+                other => bail!("--workloads: unknown workload {other:?} (known: bulk, rate, idle)"),
+            }
+        }
+        Ok(chosen)
+    }
+
+    /// The names chosen, comma-separated as the option takes them.
+    pub fn list(self) -> String {
+        [
+            ("bulk", self.bulk),
+            ("rate", self.rate),
+            ("idle", self.idle),
+        ]
+        .into_iter()
+        .filter(|(_, chosen)| *chosen)
+        .map(|(name, _)| name)
+        .collect::<Vec<_>>()
+        .join(",")
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -15,6 +65,7 @@ pub struct Options {
     pub kordon: Option<PathBuf>,
     pub danted: Option<PathBuf>,
     pub squid: Option<PathBuf>,
+    pub workloads: Workloads,
     /// Bytes per bulk measurement, split over its streams.
     pub bulk_bytes: u64,
     /// Concurrent workers of the connection-rate test.
@@ -34,6 +85,7 @@ impl Options {
             kordon: Some(kordon),
             danted: None,
             squid: None,
+            workloads: Workloads::ALL,
             bulk_bytes: 1 << 30,
             workers: 32,
             rate_window: Duration::from_secs(2),
@@ -55,6 +107,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, kordon: PathBuf) -> Result<
             "--no-kordon" => options.kordon = None,
             "--danted" => options.danted = Some(PathBuf::from(value()?)),
             "--squid" => options.squid = Some(PathBuf::from(value()?)),
+            "--workloads" => options.workloads = Workloads::parse(&value()?)?,
             "--bulk-bytes" => options.bulk_bytes = parse_bytes(&value()?)?,
             "--workers" => options.workers = positive(&arg, &value()?)?,
             "--rate-seconds" => {
@@ -134,5 +187,51 @@ mod tests {
         let error = parse(args(&["--idle"]), PathBuf::new()).unwrap_err();
         assert!(error.to_string().contains("--idle needs a value"));
         assert!(parse(args(&["--bogus"]), PathBuf::new()).is_err());
+    }
+
+    #[test]
+    fn chooses_workloads() {
+        let defaults = parse(Vec::new(), PathBuf::new()).unwrap();
+        assert_eq!(defaults.workloads, Workloads::ALL);
+        assert_eq!(defaults.workloads.list(), "bulk,rate,idle");
+        let options = parse(args(&["--workloads", "idle, bulk"]), PathBuf::new()).unwrap();
+        let chosen = Workloads {
+            bulk: true,
+            rate: false,
+            idle: true,
+        };
+        assert_eq!(options.workloads, chosen);
+        assert_eq!(chosen.list(), "bulk,idle");
+        assert_eq!(Workloads::parse("rate,rate").unwrap().list(), "rate");
+        let unknown = parse(args(&["--workloads", "bulk,latency"]), PathBuf::new()).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "--workloads: unknown workload \"latency\" (known: bulk, rate, idle)"
+        );
+        for empty in ["", "bulk,", ",rate"] {
+            let error = Workloads::parse(empty).unwrap_err().to_string();
+            assert!(error.contains("--workloads: empty name"), "{error}");
+        }
+        let missing = parse(args(&["--workloads"]), PathBuf::new()).unwrap_err();
+        assert!(missing.to_string().contains("--workloads needs a value"));
+    }
+
+    #[test]
+    fn usage_names_every_option() {
+        for option in [
+            "--kordon",
+            "--no-kordon",
+            "--danted",
+            "--squid",
+            "--workloads",
+            "--bulk-bytes",
+            "--workers",
+            "--rate-seconds",
+            "--rounds",
+            "--idle",
+            "--markdown",
+        ] {
+            assert!(USAGE.contains(option), "{option}");
+        }
     }
 }

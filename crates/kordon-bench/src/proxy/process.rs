@@ -1,5 +1,5 @@
 //! A proxy under test as a child process in its own process group (dante forks many), its
-//! memory summed over the group from /proc, and its shutdown.
+//! memory and CPU time summed over the group from /proc, and its shutdown.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+
+use super::proc_stat::StatLine;
 
 /// Resident memory of a process group, each figure summed over its processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,8 +123,8 @@ impl Drop for ProxyProcess {
     }
 }
 
-/// The pids whose process group is `group`.
-fn group_members(group: u32) -> Result<Vec<u32>> {
+/// Every process whose process group is `group`, zombies included, with its stat line.
+fn group_stats(group: u32) -> Result<Vec<(u32, String)>> {
     let mut members = Vec::new();
     for entry in std::fs::read_dir("/proc")? {
         let entry = entry?;
@@ -134,29 +136,43 @@ fn group_members(group: u32) -> Result<Vec<u32>> {
             continue;
         };
         // A process may end between listing and reading: skip it.
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        let Ok(line) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        if process_group_of(&stat) == Some(group) && !is_zombie(&stat) {
-            members.push(pid);
+        let in_group = StatLine::parse(&line).and_then(|stat| stat.process_group()) == Some(group);
+        if in_group {
+            members.push((pid, line));
         }
     }
     Ok(members)
 }
 
-/// Field 5 (`pgrp`) of a /proc/<pid>/stat line; the command name (field 2) may hold spaces
-/// and parentheses, so fields are counted from the last ')'.
-fn process_group_of(stat: &str) -> Option<u32> {
-    let (_, rest) = stat.rsplit_once(')')?;
-    rest.split_whitespace().nth(2)?.parse().ok()
+/// The live pids of process group `group`.
+fn group_members(group: u32) -> Result<Vec<u32>> {
+    Ok(group_stats(group)?
+        .into_iter()
+        .filter(|(_, line)| !StatLine::parse(line).is_some_and(|stat| stat.is_zombie()))
+        .map(|(pid, _)| pid)
+        .collect())
 }
 
-/// Field 3 (`state`) is `Z`: ended, waiting for its parent to reap it; it holds no memory
-/// and cannot be signalled.
-fn is_zombie(stat: &str) -> bool {
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        == Some("Z")
+/// CPU time (user + system) used so far by the processes of `group` and the children they
+/// reaped. A zombie still counts: its time reaches its parent's only when it is reaped.
+pub fn group_cpu(group: u32) -> Result<Duration> {
+    let ticks_per_second = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)?
+        .filter(|&hz| hz > 0)
+        .unwrap_or(100) as f64;
+    let members = group_stats(group)?;
+    if members.is_empty() {
+        bail!("process group {group} has no processes left");
+    }
+    let mut ticks = 0u64;
+    for (pid, line) in &members {
+        ticks += StatLine::parse(line)
+            .and_then(|stat| stat.cpu_ticks())
+            .with_context(|| format!("/proc/{pid}/stat has no CPU times: {line:?}"))?;
+    }
+    Ok(Duration::from_secs_f64(ticks as f64 / ticks_per_second))
 }
 
 /// The memory of every process in `group`.
@@ -193,14 +209,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_the_process_group_past_odd_names() {
-        let stat = "4242 (a (b) c) S 1 4240 4240 0 -1 4194560 100 0";
-        assert_eq!(process_group_of(stat), Some(4240));
-        assert!(!is_zombie(stat));
-        assert!(is_zombie("4243 (x) y) Z 1 4240 4240 0"));
-    }
-
-    #[test]
     fn sums_a_real_process_group_and_ends_it() {
         let dir = tempfile::tempdir().unwrap();
         let mut command = Command::new("sh");
@@ -217,5 +225,33 @@ mod tests {
         assert!(memory.pss_kib > 0 && memory.pss_kib <= memory.rss_kib);
         drop(process);
         assert!(group_members(group).unwrap().is_empty());
+    }
+
+    #[test]
+    fn keeps_the_cpu_time_of_a_child_that_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = Command::new("sh");
+        // A child burns CPU and is reaped; then the leader becomes `sleep`.
+        command.args([
+            "-c",
+            "( i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done ); exec sleep 30",
+        ]);
+        let process = ProxyProcess::spawn("sh", command, &dir.path().join("log")).unwrap();
+        let group = process.pid();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            // `sleep` runs only once the busy child has ended and been reaped.
+            let leader = std::fs::read_to_string(format!("/proc/{group}/comm")).unwrap();
+            if leader.trim() == "sleep" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the busy child never ended");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(group_members(group).unwrap(), vec![group]);
+        let used = group_cpu(group).unwrap();
+        assert!(used >= Duration::from_millis(50), "{used:?}");
+        drop(process);
+        assert!(group_cpu(group).is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! request, the 1 KiB reply and the close, for a fixed window after a warm-up. Each
 //! connection's latency runs from the start of its TCP connect to the last byte of its reply.
 //! Rounds of one lane are pooled: connections over the summed windows, percentiles over every
-//! connection.
+//! connection. The warm-up and the window are separate runs, so the proxy's CPU time can be
+//! read around the window alone.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ pub struct RateFigures {
     pub p99: Duration,
     pub errors: usize,
     pub first_error: Option<String>,
+    /// The proxy's CPU milliseconds per 1,000 connections, median of the rounds; `None`
+    /// without a proxy.
+    pub proxy_cpu_ms_per_thousand: Option<f64>,
 }
 
 impl RateFigures {
@@ -40,6 +44,9 @@ impl RateFigures {
 pub struct Tally {
     latencies: Vec<Duration>,
     window: Duration,
+    /// Connections that completed after the window closed (not in the rate, but the proxy
+    /// carried them while its CPU was metered).
+    late: usize,
     errors: usize,
     first_error: Option<String>,
 }
@@ -49,10 +56,16 @@ impl Tally {
     pub fn absorb(&mut self, other: Tally) {
         self.latencies.extend(other.latencies);
         self.window += other.window;
+        self.late += other.late;
         self.errors += other.errors;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
+    }
+
+    /// Every connection that completed, in the window or just after it.
+    pub fn exchanges(&self) -> usize {
+        self.latencies.len() + self.late
     }
 
     /// One line for progress output.
@@ -84,24 +97,19 @@ impl Tally {
             p99: percentile(&self.latencies, 99.0),
             errors: self.errors,
             first_error: self.first_error,
+            proxy_cpu_ms_per_thousand: None,
         })
     }
 }
 
-/// One measured window after a warm-up.
-pub async fn measure(
+/// All workers for `window`; counts the connections that completed inside it. Returns once
+/// every worker's last connection has ended.
+pub async fn run(
     route: &Route,
     echo: SocketAddr,
     workers: usize,
-    warmup: Duration,
     window: Duration,
 ) -> Result<Tally> {
-    run(route, echo, workers, warmup).await?;
-    run(route, echo, workers, window).await
-}
-
-/// All workers for `window`; counts the connections that completed inside it.
-async fn run(route: &Route, echo: SocketAddr, workers: usize, window: Duration) -> Result<Tally> {
     let deadline = Instant::now() + window;
     let mut running = JoinSet::new();
     for _ in 0..workers {
@@ -133,7 +141,7 @@ async fn worker(route: &Route, echo: SocketAddr, deadline: Instant) -> Tally {
         let finished_in_window = Instant::now() <= deadline;
         match outcome {
             Ok(Ok(latency)) if finished_in_window => tally.latencies.push(latency),
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => tally.late += 1,
             Ok(Err(error)) => {
                 tally.errors += 1;
                 tally
@@ -161,18 +169,17 @@ mod tests {
         let servers = Servers::start().await.unwrap();
         let mut tally = Tally::default();
         for _ in 0..2 {
-            let round = measure(
-                &Route::Direct,
-                servers.echo,
-                4,
-                Duration::from_millis(50),
-                Duration::from_millis(300),
-            )
-            .await
-            .unwrap();
+            let round = run(&Route::Direct, servers.echo, 4, Duration::from_millis(300))
+                .await
+                .unwrap();
+            assert!(round.exchanges() >= round.latencies.len());
+            // Each worker may finish one connection after the window.
+            assert!(round.late <= 4);
             tally.absorb(round);
         }
+        let exchanges = tally.exchanges();
         let figures = tally.figures().unwrap();
+        assert!(exchanges >= figures.completed && figures.proxy_cpu_ms_per_thousand.is_none());
         assert_eq!(figures.window, Duration::from_millis(600));
         assert!(figures.completed > 0 && figures.per_second() > 0.0);
         assert_eq!(figures.errors, 0, "{:?}", figures.first_error);

@@ -4,6 +4,7 @@
 use super::lanes::{self, LaneId};
 use super::machine_facts::MachineFacts;
 use super::results::{BulkCase, KordonState, Results};
+use super::section;
 use super::table::Table;
 use super::targets::{self, ratio_text};
 
@@ -46,19 +47,38 @@ fn ratio_cell(results: &Results, kordon: Option<f64>, peer: Option<f64>) -> Stri
     }
 }
 
+/// A proxy's CPU cost, or why a lane has none.
+fn cost_text(cost: Option<f64>, decimals: usize) -> String {
+    match cost {
+        Some(cost) => format!("{cost:.decimals$}"),
+        None => "no proxy".to_owned(),
+    }
+}
+
 fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
     let bytes_mib = results.shape.bulk_bytes as f64 / (MIB * MIB);
     let title = format!(
-        "Bulk throughput, {streams} stream{} ({bytes_mib:.0} MiB per measurement{}), MB/s, \
-         median of {} rounds:",
+        "Bulk, {streams} stream{} ({bytes_mib:.0} MiB per measurement{}), median of {} rounds: \
+         throughput in MB/s (higher is better), and the proxy's CPU (user + system over all \
+         its processes) in seconds per GiB moved (lower is better):",
         if streams == 1 { "" } else { "s" },
         if streams == 1 { "" } else { ", split evenly" },
         results.shape.rounds,
     );
-    let mut header = vec!["lane"];
-    header.extend(cases.iter().map(|case| case.direction.label()));
+    let mut header = vec!["lane".to_owned()];
+    header.extend(
+        cases
+            .iter()
+            .map(|case| format!("{} MB/s", case.direction.label())),
+    );
+    header.extend(
+        cases
+            .iter()
+            .map(|case| format!("{} CPU s/GiB", case.direction.label())),
+    );
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::new(title, &header);
-    let columns = cases.len() + 1;
+    let columns = header.len();
     let ran = |lane: LaneId| cases.iter().any(|case| case.lanes.has(lane));
     for lane in lanes::BULK {
         if lane.is_kordon() && !ran(lane) {
@@ -67,8 +87,13 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         }
         let mut row = vec![lane.label().to_owned()];
         for case in cases {
-            row.push(case.lanes.cell(lane, &results.kordon, |figure| {
-                format!("{:.0}", figure.megabytes_per_second())
+            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
+                format!("{:.0}", figures.throughput.megabytes_per_second())
+            }));
+        }
+        for case in cases {
+            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
+                cost_text(figures.proxy_cpu_seconds_per_gib, 2)
             }));
         }
         table.row(row);
@@ -85,6 +110,13 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
                 results,
                 case.megabytes_per_second(kordon),
                 case.megabytes_per_second(peer),
+            ));
+        }
+        for case in cases {
+            row.push(ratio_cell(
+                results,
+                case.proxy_cpu_seconds_per_gib(kordon),
+                case.proxy_cpu_seconds_per_gib(peer),
             ));
         }
         table.row(row);
@@ -104,27 +136,37 @@ fn millis(duration: std::time::Duration) -> String {
     format!("{:.2}", duration.as_secs_f64() * 1000.0)
 }
 
+const RATE_HEADER: [&str; 7] = [
+    "lane",
+    "connections/s",
+    "p50 ms",
+    "p99 ms",
+    "p99 added ms",
+    "CPU ms per 1,000 conn.",
+    "errors",
+];
+/// Where the proxy's CPU cost sits in `RATE_HEADER`.
+const RATE_CPU_COLUMN: usize = 5;
+
 fn rate_table(results: &Results) -> Table {
     let shape = &results.shape;
     let mut table = Table::new(
         format!(
             "Connection rate: {} workers, {} rounds of {} s pooled, each connection: connect + \
              handshake, 1 KiB request, 1 KiB reply, close; latency from connect to the reply's \
-             last byte:",
+             last byte; proxy CPU (user + system over all its processes, lower is better) per \
+             1,000 connections of the window, median of the rounds:",
             shape.workers, shape.rounds, shape.rate_window_seconds
         ),
-        &[
-            "lane",
-            "connections/s",
-            "p50 ms",
-            "p99 ms",
-            "p99 added ms",
-            "errors",
-        ],
+        &RATE_HEADER,
     );
     for lane in lanes::RATE {
         if lane.is_kordon() && !results.rate.has(lane) {
-            table.row(unmeasured_row(results, lane.label().to_owned(), 6));
+            table.row(unmeasured_row(
+                results,
+                lane.label().to_owned(),
+                RATE_HEADER.len(),
+            ));
             continue;
         }
         let figures = results.rate.value(lane);
@@ -143,6 +185,7 @@ fn rate_table(results: &Results) -> Table {
             cell(&|f| millis(f.p50)),
             cell(&|f| millis(f.p99)),
             added,
+            cell(&|f| cost_text(f.proxy_cpu_ms_per_thousand, 0)),
             cell(&|f| match &f.first_error {
                 Some(first) => format!("{} (first: {})", f.errors, clipped(first, 80)),
                 None => f.errors.to_string(),
@@ -155,11 +198,14 @@ fn rate_table(results: &Results) -> Table {
         (LaneId::KordonSocksIpOnly, LaneId::Dante),
         (LaneId::KordonConnect, LaneId::Squid),
     ] {
+        let cost = |lane| results.proxy_cpu_ms_per_thousand(lane);
         let mut row = vec![
             format!("ratio {} ÷ {}", short(kordon), short(peer)),
             ratio_cell(results, per_second(kordon), per_second(peer)),
         ];
-        row.resize(6, String::new());
+        row.resize(RATE_CPU_COLUMN, String::new());
+        row.push(ratio_cell(results, cost(kordon), cost(peer)));
+        row.resize(RATE_HEADER.len(), String::new());
         table.row(row);
     }
     table
@@ -231,33 +277,42 @@ fn idle_table(results: &Results) -> Table {
     table
 }
 
-fn targets_table(results: &Results) -> Table {
-    let mut table = Table::new(
-        "Targets (bulk cases: streams and direction, ↓ download, ↑ upload):",
-        &["target", "measured", "verdict"],
-    );
-    for verdict in targets::evaluate(results) {
+/// The targets of the workloads that ran; `None` when none has a target.
+fn targets_table(results: &Results) -> Option<Table> {
+    let verdicts = targets::evaluate(results);
+    if verdicts.is_empty() {
+        return None;
+    }
+    let title = if results.shape.workloads.bulk {
+        "Targets (bulk cases: streams and direction, ↓ download, ↑ upload):"
+    } else {
+        "Targets:"
+    };
+    let mut table = Table::new(title, &["target", "measured", "verdict"]);
+    for verdict in verdicts {
         table.row(vec![verdict.target, verdict.measured, verdict.met.label()]);
     }
-    table
+    Some(table)
 }
 
-/// Every table of the run, in order.
+/// Every table of the workloads that ran, in order.
 pub fn tables(results: &Results) -> Vec<Table> {
+    let ran = results.shape.workloads;
     let mut tables = Vec::new();
-    let mut stream_counts: Vec<usize> = results.bulk.iter().map(|case| case.streams).collect();
+    let bulk = if ran.bulk { &results.bulk[..] } else { &[] };
+    let mut stream_counts: Vec<usize> = bulk.iter().map(|case| case.streams).collect();
     stream_counts.dedup();
     for streams in stream_counts {
-        let cases: Vec<&BulkCase> = results
-            .bulk
-            .iter()
-            .filter(|case| case.streams == streams)
-            .collect();
+        let cases: Vec<&BulkCase> = bulk.iter().filter(|case| case.streams == streams).collect();
         tables.push(bulk_table(results, streams, &cases));
     }
-    tables.push(rate_table(results));
-    tables.push(idle_table(results));
-    tables.push(targets_table(results));
+    if ran.rate {
+        tables.push(rate_table(results));
+    }
+    if ran.idle {
+        tables.push(idle_table(results));
+    }
+    tables.extend(targets_table(results));
     tables
 }
 
@@ -285,85 +340,9 @@ pub fn plain(results: &Results, machine: &MachineFacts, command: &str) -> String
     text
 }
 
-const SECTION_HEAD: &str = "## Proxy data plane against dante and squid (issue: proxy data plane)
-
-**What:** `crates/kordon-bench/src/proxy.rs` (`proxy-bench`), one run for every figure below:
-the peers run in the same run, one after the other on the same machine, so compare ratios.
-
-**Peers**, each started by the bench on loopback with a generated configuration in a temporary
-directory and stopped at the end:
-
-- *direct*: no proxy; the bench's clients connect straight to its servers.
-- *dante* (`danted`, Debian `dante-server`): SOCKS5 without authentication, CONNECT allowed from
-  127.0.0.0/8 to the bench's two server ports only; Debian's default process model (one mother
-  process that forks negotiate, request and io children as load needs).
-- *squid* (Debian `squid`): HTTP CONNECT without authentication, allowed only to the two server
-  ports on 127.0.0.1; `cache deny all`, `cache_mem 0 MB`, no access or store log, no digests,
-  pinger or netdb; foreground (`-N`, one process) with its own pid file, cache log and core
-  directory.
-- *kordon*: the release binary, `kordon serve` on a fresh data directory with
-  `KORDON_PROXY_PERMIT_NETWORKS=127.0.0.0/8` (kordon refuses loopback targets otherwise),
-  configured through the farm API: a port on `lo`, a proxy login, the proxy IP 127.0.0.1, and
-  three profiles on that port, each allowing only the two server ports (`is_ports`,
-  `targetport`) with `maxconn` above the idle count: SOCKS5 with the login (`auth: strong`,
-  RFC 1929), HTTP with the login (`Proxy-Authorization: Basic`), and SOCKS5 by client address
-  (`auth: iponly`). dante and squid authenticate nobody, so the login lanes do more work per
-  connection than their peers; the `iponly` lane is the like-for-like SOCKS5 comparison.
-
-**Workloads** (clients and servers are tokio tasks in the bench process; every server closes
-first, so TIME_WAIT never exhausts the clients' or proxies' ephemeral ports). Bulk and rate
-run in rounds, each round visiting every lane once, so load from elsewhere on the shared
-machine lands on all lanes alike:
-
-- *Bulk*: a source (download) or sink (upload) sends or takes the measurement's bytes over 1
-  stream, or split evenly over 16 parallel streams; throughput is those bytes over the wall
-  time from the first connect to the last byte (for uploads, the sink's acknowledgement of the
-  count it received); each lane's median round is reported. MB = 10^6 bytes.
-- *Connection rate*: workers loop, each connection doing connect (with the proxy's handshake),
-  a 1 KiB request, the 1 KiB echo, and the server's close, for the window after a warm-up of a
-  third of it. connections/s counts the exchanges completed in the windows of all rounds over
-  their summed length; latency runs from the start of the connect to the reply's last byte,
-  percentiles over every connection of all rounds; *p99 added* is the lane's p99 minus the
-  direct connection's p99 in the same run.
-- *Idle memory*: the idle count of connections opened through the proxy to the echo server (64
-  at a time) and held without a byte; 1 s after the last one, the proxy's `VmRSS` and `VmHWM`
-  (`/proc/<pid>/status`) and `Pss` (`/proc/<pid>/smaps_rollup`, which splits pages shared by
-  dante's forked children among them) are summed over its processes. Then every held connection
-  carries one echo exchange, which proves it was a live tunnel when counted. The two kordon
-  lanes run one after the other in the same kordon process.
-
-**Open files:** each proxied connection costs the proxy 2 descriptors (client and upstream) and
-the bench 2 (its client end and its server end), so holding 10,000 connections needs
-`RLIMIT_NOFILE` ≥ 20,256 in the bench and in squid and kordon (single processes); dante's
-io children each hold only their own clients' descriptors. The bench raises its limit to
-2 × idle + 256 before starting the proxies, which inherit it; squid also gets
-`max_filedescriptors` set to it. Where the hard limit cannot be raised (no
-`CAP_SYS_RESOURCE`, as in containers), the bench holds as many connections as the limit
-allows, (limit − 256) ÷ 2 (9,872 under a hard limit of 20,000), for every proxy alike, and
-projects each proxy's measured growth to the count asked for.
-
-**Command:**
-
-```sh
-cargo build --release -p kordon -p kordon-bench
-# as root
-";
-
 /// The BENCHMARKS.md section.
 pub fn markdown(results: &Results, machine: &MachineFacts, command: &str) -> String {
-    let mut text = SECTION_HEAD.to_owned();
-    text.push_str(command);
-    text.push_str("\n```\n\n");
-    text.push_str(&format!(
-        "Options: `--no-kordon`, `--idle N` ({}), `--bulk-bytes N[K|M|G]` ({} MiB), \
-         `--workers N` ({}), `--rate-seconds S` ({}), `--rounds N` ({}), `--kordon PATH`, \
-         `--danted PATH`, `--squid PATH`; values of this run in parentheses.\n\n",
-        results.shape.idle_requested,
-        results.shape.bulk_bytes >> 20,
-        results.shape.workers,
-        results.shape.rate_window_seconds,
-        results.shape.rounds,
-    ));
+    let mut text = section::method(&results.shape, command);
     text.push_str(&format!(
         "**Results** — {}; RLIMIT_NOFILE {}.\n\n",
         machine.line(),
@@ -378,4 +357,88 @@ pub fn markdown(results: &Results, machine: &MachineFacts, command: &str) -> Str
         text.push('\n');
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Workloads;
+    use crate::fixtures::results;
+
+    fn row<'a>(table: &'a Table, label: &str) -> &'a [String] {
+        table
+            .rows
+            .iter()
+            .find(|row| row[0] == label)
+            .unwrap_or_else(|| panic!("no row {label}"))
+    }
+
+    #[test]
+    fn bulk_and_rate_tables_carry_the_proxy_cpu_and_its_ratios() {
+        let results = results(true);
+        let tables = tables(&results);
+        let bulk = &tables[0];
+        assert_eq!(bulk.header, ["lane", "download MB/s", "download CPU s/GiB"]);
+        assert_eq!(
+            row(bulk, "direct (no proxy)"),
+            ["direct (no proxy)", "2000", "no proxy"]
+        );
+        assert_eq!(row(bulk, "dante SOCKS5 (no auth)")[2], "0.80");
+        let socks = row(bulk, "ratio kordon SOCKS5 ÷ dante");
+        assert_eq!(socks[1..], ["2.14×", "0.50×"]);
+        assert_eq!(row(bulk, "ratio kordon CONNECT ÷ squid")[2], "0.50×");
+        assert_eq!(row(bulk, "ratio kordon SOCKS5 ÷ direct")[2], "—");
+
+        let rate = tables
+            .iter()
+            .find(|table| table.title.starts_with("Connection rate"))
+            .unwrap();
+        let column = rate
+            .header
+            .iter()
+            .position(|name| name == "CPU ms per 1,000 conn.")
+            .unwrap();
+        assert_eq!(row(rate, "direct (no proxy)")[column], "no proxy");
+        assert_eq!(row(rate, "dante SOCKS5 (no auth)")[column], "400");
+        assert_eq!(row(rate, "kordon SOCKS5 (login)")[column], "200");
+        let ratio = row(rate, "ratio kordon SOCKS5 ÷ dante");
+        assert_eq!(
+            (ratio[1].as_str(), ratio[column].as_str()),
+            ("2.20×", "0.50×")
+        );
+        assert!(ratio.iter().all(|cell| !cell.contains("failed")));
+        assert!(rate
+            .rows
+            .iter()
+            .all(|cells| cells.len() == rate.header.len()));
+    }
+
+    #[test]
+    fn reports_only_the_workloads_that_ran() {
+        let mut results = results(true);
+        results.shape.workloads = Workloads {
+            bulk: false,
+            rate: true,
+            idle: false,
+        };
+        let titles: Vec<String> = tables(&results)
+            .into_iter()
+            .map(|table| table.title)
+            .collect();
+        assert_eq!(titles.len(), 2, "{titles:?}");
+        assert!(titles[0].starts_with("Connection rate") && titles[1] == "Targets:");
+        let machine = MachineFacts {
+            cores: 2,
+            cpu: "test CPU".into(),
+            kernel: "6.1".into(),
+            memory_gib: 4.0,
+            date: "2025-01-01".into(),
+            danted: "1.4".into(),
+            squid: "6.13".into(),
+        };
+        let text = markdown(&results, &machine, "proxy-bench --workloads rate");
+        assert!(text.contains("*Connection rate*") && text.contains("**Proxy CPU:**"));
+        assert!(!text.contains("*Bulk*") && !text.contains("*Idle memory*"));
+        assert!(!text.contains("Bulk, 1 stream") && !text.contains("Memory with"));
+    }
 }

@@ -1,5 +1,6 @@
 //! What a run measured, lane by lane, and how a lane that was not measured reads.
 
+use super::args::Workloads;
 use super::bulk::Throughput;
 use super::idle::IdleFigures;
 use super::lanes::LaneId;
@@ -69,22 +70,38 @@ impl<T> Measured<T> {
     }
 }
 
+/// A lane's figures in one bulk shape.
+#[derive(Debug, Clone, Copy)]
+pub struct BulkFigures {
+    /// The median round by throughput.
+    pub throughput: Throughput,
+    /// The proxy's CPU seconds per GiB moved, median of the rounds; `None` without a proxy.
+    pub proxy_cpu_seconds_per_gib: Option<f64>,
+}
+
 /// One bulk shape: a stream count and a direction.
 pub struct BulkCase {
     pub streams: usize,
     pub direction: Direction,
-    pub lanes: Measured<Throughput>,
+    pub lanes: Measured<BulkFigures>,
 }
 
 impl BulkCase {
     pub fn megabytes_per_second(&self, lane: LaneId) -> Option<f64> {
-        self.lanes.value(lane).map(Throughput::megabytes_per_second)
+        self.lanes
+            .value(lane)
+            .map(|figures| figures.throughput.megabytes_per_second())
+    }
+
+    pub fn proxy_cpu_seconds_per_gib(&self, lane: LaneId) -> Option<f64> {
+        self.lanes.value(lane)?.proxy_cpu_seconds_per_gib
     }
 }
 
 /// The parameters a run used, printed with its figures.
 #[derive(Debug, Clone)]
 pub struct RunShape {
+    pub workloads: Workloads,
     pub bulk_bytes: u64,
     pub workers: usize,
     pub rate_window_seconds: u64,
@@ -112,5 +129,9 @@ impl Results {
         let lane = self.rate.value(lane)?;
         let direct = self.rate.value(LaneId::Direct)?;
         Some((lane.p99.as_secs_f64() - direct.p99.as_secs_f64()) * 1000.0)
+    }
+
+    pub fn proxy_cpu_ms_per_thousand(&self, lane: LaneId) -> Option<f64> {
+        self.rate.value(lane)?.proxy_cpu_ms_per_thousand
     }
 }

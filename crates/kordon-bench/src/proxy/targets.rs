@@ -36,8 +36,23 @@ pub fn ratio_text(ratio: f64) -> String {
     format!("{ratio:.2}×")
 }
 
+/// The targets of the workloads that ran.
 pub fn evaluate(results: &Results) -> Vec<Verdict> {
+    let ran = results.shape.workloads;
     let mut verdicts = Vec::new();
+    if ran.bulk {
+        bulk_verdicts(results, &mut verdicts);
+    }
+    if ran.rate {
+        rate_verdicts(results, &mut verdicts);
+    }
+    if ran.idle {
+        idle_verdicts(results, &mut verdicts);
+    }
+    verdicts
+}
+
+fn bulk_verdicts(results: &Results, verdicts: &mut Vec<Verdict>) {
     for (kordon, peer, factor, target) in [
         (
             LaneId::KordonSocks,
@@ -66,6 +81,9 @@ pub fn evaluate(results: &Results) -> Vec<Verdict> {
     ] {
         verdicts.push(bulk_verdict(results, kordon, peer, factor, target));
     }
+}
+
+fn rate_verdicts(results: &Results, verdicts: &mut Vec<Verdict>) {
     for kordon in [LaneId::KordonSocks, LaneId::KordonSocksIpOnly] {
         let rates = (
             results.rate.value(kordon).map(|r| r.per_second()),
@@ -100,6 +118,9 @@ pub fn evaluate(results: &Results) -> Vec<Verdict> {
             },
         );
     }
+}
+
+fn idle_verdicts(results: &Results, verdicts: &mut Vec<Verdict>) {
     let shape = &results.shape;
     for kordon in [LaneId::KordonSocks, LaneId::KordonConnect] {
         let target = format!(
@@ -128,7 +149,6 @@ pub fn evaluate(results: &Results) -> Vec<Verdict> {
             None => unjudged(results, target, kordon),
         });
     }
-    verdicts
 }
 
 fn judged(met: bool) -> Met {
@@ -202,105 +222,8 @@ fn bulk_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bulk::Throughput;
-    use crate::idle::IdleFigures;
-    use crate::process::Memory;
-    use crate::rate::RateFigures;
-    use crate::results::{BulkCase, KordonState, Measured, RunShape};
-    use std::time::Duration;
-
-    fn shape() -> RunShape {
-        RunShape {
-            bulk_bytes: 1 << 30,
-            workers: 32,
-            rate_window_seconds: 2,
-            rounds: 3,
-            idle: 9_872,
-            idle_requested: 10_000,
-            open_files: 20_000,
-        }
-    }
-
-    /// Bytes moved in one second: the throughput in MB/s.
-    fn megabytes(value: f64) -> anyhow::Result<Throughput> {
-        Ok(Throughput {
-            bytes: (value * 1e6) as u64,
-            elapsed: Duration::from_secs(1),
-        })
-    }
-
-    fn rate(per_second: usize, p99_ms: u64) -> anyhow::Result<RateFigures> {
-        Ok(RateFigures {
-            completed: per_second * 6,
-            window: Duration::from_secs(6),
-            p50: Duration::from_millis(1),
-            p99: Duration::from_millis(p99_ms),
-            errors: 0,
-            first_error: None,
-        })
-    }
-
-    fn idle(before_mib: u64, holding_mib: u64) -> anyhow::Result<IdleFigures> {
-        let memory = |mib: u64| Memory {
-            rss_kib: mib * 1024,
-            hwm_kib: mib * 1024,
-            pss_kib: mib * 1024,
-            processes: 1,
-        };
-        Ok(IdleFigures {
-            held: 9_872,
-            open_time: Duration::from_secs(3),
-            before: memory(before_mib),
-            holding: memory(holding_mib),
-        })
-    }
-
-    /// Peers measured; kordon's lanes only when `kordon` is true.
-    fn results(kordon: bool) -> Results {
-        let mut bulk = Vec::new();
-        for streams in [1, 16] {
-            let mut lanes = Measured::default();
-            lanes.push(LaneId::Direct, megabytes(2000.0));
-            lanes.push(LaneId::Dante, megabytes(700.0));
-            lanes.push(LaneId::Squid, megabytes(800.0));
-            if kordon {
-                lanes.push(LaneId::KordonSocks, megabytes(1500.0));
-                // Below squid with 16 streams only.
-                lanes.push(
-                    LaneId::KordonConnect,
-                    megabytes(if streams == 1 { 1200.0 } else { 790.0 }),
-                );
-            }
-            bulk.push(BulkCase {
-                streams,
-                direction: Direction::Download,
-                lanes,
-            });
-        }
-        let mut rates = Measured::default();
-        rates.push(LaneId::Direct, rate(20_000, 5));
-        rates.push(LaneId::Dante, rate(5_000, 15));
-        let mut idles = Measured::default();
-        idles.push(LaneId::Dante, idle(140, 3_760));
-        if kordon {
-            rates.push(LaneId::KordonSocks, rate(11_000, 9));
-            rates.push(LaneId::KordonSocksIpOnly, Err(anyhow::anyhow!("refused")));
-            idles.push(LaneId::KordonSocks, idle(20, 150));
-            // 196 MiB holding 9,872 projects to about 198 MiB at 10,000: still under 200.
-            idles.push(LaneId::KordonConnect, idle(20, 196));
-        }
-        Results {
-            shape: shape(),
-            kordon: if kordon {
-                KordonState::Measured
-            } else {
-                KordonState::Pending("no plane".into())
-            },
-            bulk,
-            rate: rates,
-            idle: idles,
-        }
-    }
+    use crate::args::Workloads;
+    use crate::fixtures::results;
 
     fn verdict<'a>(verdicts: &'a [Verdict], prefix: &str) -> &'a Verdict {
         verdicts
@@ -316,6 +239,21 @@ mod tests {
         for verdict in &verdicts {
             assert_eq!(verdict.met, Met::Unknown("pending the plane".into()));
         }
+    }
+
+    #[test]
+    fn judges_only_the_workloads_that_ran() {
+        let mut results = results(true);
+        results.shape.workloads = Workloads {
+            bulk: false,
+            rate: true,
+            idle: false,
+        };
+        let verdicts = evaluate(&results);
+        assert_eq!(verdicts.len(), 4);
+        assert!(verdicts
+            .iter()
+            .all(|v| v.target.starts_with("connections/s") || v.target.starts_with("p99")));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The three workloads over every lane of a run. Bulk and rate run in rounds, each round
 //! visiting every lane once, so a burst of load from elsewhere on the machine lands on all
-//! lanes alike: bulk reports each lane's median round, rate pools the rounds. A lane that
-//! fails once is not measured again in that workload.
+//! lanes alike: bulk reports each lane's median round, rate pools the rounds. Each bulk and
+//! rate measurement also meters the CPU its proxy used, reported as the median round's cost
+//! per unit of work. A lane that fails once is not measured again in that workload.
 
 use std::time::Duration;
 
@@ -9,12 +10,14 @@ use anyhow::Context;
 
 use super::args::Options;
 use super::bulk::{self, Throughput};
+use super::cpu::{self, Metered};
 use super::idle::{self, IdleFigures};
 use super::lanes::{self, Lane, LaneId};
 use super::progress;
 use super::rate::{self, RateFigures, Tally};
-use super::results::{BulkCase, Measured};
+use super::results::{BulkCase, BulkFigures, Measured};
 use super::servers::{Direction, Servers};
+use super::stats::median;
 
 /// Stream counts of the bulk test.
 const BULK_STREAMS: [usize; 2] = [1, 16];
@@ -77,6 +80,36 @@ fn outcome_text<T>(outcome: &anyhow::Result<T>, show: impl Fn(&T) -> String) -> 
     }
 }
 
+/// A lane's bulk rounds: the median round by throughput, and the median cost per GiB.
+fn bulk_figures(rounds: Vec<Metered<Throughput>>) -> anyhow::Result<BulkFigures> {
+    let costs = rounds
+        .iter()
+        .filter_map(|round| cpu::seconds_per_gib(round.proxy_cpu?, round.figure.bytes))
+        .collect();
+    let throughput = bulk::median(rounds.into_iter().map(|round| round.figure).collect())
+        .context("no rounds")?;
+    Ok(BulkFigures {
+        throughput,
+        proxy_cpu_seconds_per_gib: median(costs),
+    })
+}
+
+/// A lane's rate rounds pooled, with the median cost per 1,000 connections.
+fn rate_figures(rounds: Vec<Metered<Tally>>) -> anyhow::Result<RateFigures> {
+    let costs = rounds
+        .iter()
+        .filter_map(|round| cpu::millis_per_thousand(round.proxy_cpu?, round.figure.exchanges()))
+        .collect();
+    let mut pooled = Tally::default();
+    for round in rounds {
+        pooled.absorb(round.figure);
+    }
+    Ok(RateFigures {
+        proxy_cpu_ms_per_thousand: median(costs),
+        ..pooled.figures()?
+    })
+}
+
 impl Plan<'_> {
     /// The lanes of `ids` that this run has, in that order.
     fn lanes_of(&self, ids: &[LaneId]) -> Vec<&Lane> {
@@ -96,22 +129,26 @@ impl Plan<'_> {
                         if !rounds.still_running(lane.id) {
                             continue;
                         }
-                        let outcome = bulk::measure(
-                            &lane.route,
-                            self.servers.bulk,
-                            direction,
-                            streams,
-                            self.options.bulk_bytes,
-                            BULK_LIMIT,
+                        let outcome = cpu::metered(
+                            lane.process_group,
+                            bulk::measure(
+                                &lane.route,
+                                self.servers.bulk,
+                                direction,
+                                streams,
+                                self.options.bulk_bytes,
+                                BULK_LIMIT,
+                            ),
                         )
                         .await;
                         progress(format!(
                             "bulk {streams} × {}, round {round}, {}: {}",
                             direction.label(),
                             lane.id.label(),
-                            outcome_text(&outcome, |figure| format!(
-                                "{:.0} MB/s",
-                                figure.megabytes_per_second()
+                            outcome_text(&outcome, |metered| format!(
+                                "{:.0} MB/s{}",
+                                metered.figure.megabytes_per_second(),
+                                cpu::progress_text(metered.proxy_cpu)
                             ))
                         ));
                         rounds.record(lane.id, outcome);
@@ -120,9 +157,7 @@ impl Plan<'_> {
                 cases.push(BulkCase {
                     streams,
                     direction,
-                    lanes: rounds.fold(|figures: Vec<Throughput>| {
-                        bulk::median(figures).context("no rounds")
-                    }),
+                    lanes: rounds.fold(bulk_figures),
                 });
             }
         }
@@ -138,29 +173,28 @@ impl Plan<'_> {
                 if !rounds.still_running(lane.id) {
                     continue;
                 }
-                let outcome = rate::measure(
-                    &lane.route,
-                    self.servers.echo,
-                    options.workers,
-                    options.rate_window / 3,
-                    options.rate_window,
-                )
+                let outcome = async {
+                    let (route, echo) = (&lane.route, self.servers.echo);
+                    rate::run(route, echo, options.workers, options.rate_window / 3)
+                        .await
+                        .context("warm-up")?;
+                    let window = rate::run(route, echo, options.workers, options.rate_window);
+                    cpu::metered(lane.process_group, window).await
+                }
                 .await;
                 progress(format!(
                     "connection rate, round {round}, {}: {}",
                     lane.id.label(),
-                    outcome_text(&outcome, Tally::summary)
+                    outcome_text(&outcome, |metered| format!(
+                        "{}{}",
+                        metered.figure.summary(),
+                        cpu::progress_text(metered.proxy_cpu)
+                    ))
                 ));
                 rounds.record(lane.id, outcome);
             }
         }
-        rounds.fold(|tallies: Vec<Tally>| {
-            let mut pooled = Tally::default();
-            for tally in tallies {
-                pooled.absorb(tally);
-            }
-            pooled.figures()
-        })
+        rounds.fold(rate_figures)
     }
 
     pub async fn idle(&self) -> Measured<IdleFigures> {
@@ -183,5 +217,36 @@ impl Plan<'_> {
             measured.push(lane.id, outcome);
         }
         measured
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(seconds: u64, cpu_ms: Option<u64>) -> Metered<Throughput> {
+        Metered {
+            figure: Throughput {
+                bytes: 1 << 30,
+                elapsed: Duration::from_secs(seconds),
+            },
+            proxy_cpu: cpu_ms.map(Duration::from_millis),
+        }
+    }
+
+    #[test]
+    fn bulk_rounds_fold_to_the_median_throughput_and_the_median_cost() {
+        // The median cost need not come from the median-throughput round.
+        let figures = bulk_figures(vec![
+            round(1, Some(900)),
+            round(3, Some(300)),
+            round(2, Some(500)),
+        ])
+        .unwrap();
+        assert_eq!(figures.throughput.elapsed, Duration::from_secs(2));
+        assert_eq!(figures.proxy_cpu_seconds_per_gib, Some(0.5));
+        let direct = bulk_figures(vec![round(1, None), round(2, None)]).unwrap();
+        assert_eq!(direct.proxy_cpu_seconds_per_gib, None);
+        assert!(bulk_figures(Vec::new()).is_err());
     }
 }
