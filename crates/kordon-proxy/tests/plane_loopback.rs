@@ -1,4 +1,5 @@
-//! The running plane on loopback with real clients (curl): profiles from a real store, the
+//! The running plane on loopback with real clients (curl) — SOCKS5, CONNECT and plain HTTP
+//! forwarding with keep-alive: profiles from a real store, the
 //! egress pinned to `lo`, loopback destinations permitted explicitly (as the benchmark does).
 //! Pinning sockets to an interface needs root.
 
@@ -6,6 +7,7 @@ mod table_support;
 
 use std::net::SocketAddr;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -369,6 +371,124 @@ async fn iponly_admits_listed_clients_and_changes_apply_live() {
     let mut rest = Vec::new();
     let ended = tokio::time::timeout(Duration::from_secs(2), open.read_to_end(&mut rest)).await;
     assert!(ended.is_ok(), "connection of a disabled profile stays open");
+}
+
+/// A keep-alive HTTP/1.1 origin answering `<method> <path> body=<n bytes> conn=<connection
+/// number>`, counting the connections it accepted.
+async fn origin() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let number = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::spawn(serve_origin(stream, number));
+        }
+    });
+    (address, accepted)
+}
+
+async fn serve_origin(mut stream: TcpStream, number: usize) {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let mut chunk = [0u8; 4096];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let mut words = head.split(' ');
+        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let body = format!("{method} {path} body={length} conn={number}\n");
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(reply.as_bytes()).await.is_err() {
+            return;
+        }
+        buf.drain(..head_end + length);
+    }
+}
+
+#[tokio::test]
+async fn absolute_uri_requests_are_forwarded_with_keep_alive() {
+    if needs_root() {
+        return;
+    }
+    let farm = Farm::new().await;
+    let port = farm.port("lo", true).await;
+    let login = farm.login("kraken", 0, 0).await;
+    let listen = free_port();
+    farm.profile(strong_http(port, i64::from(listen), login))
+        .await;
+    let (first, first_accepted) = origin().await;
+    let (second, second_accepted) = origin().await;
+    let _plane = start(farm, true).await;
+    wait_listening(listen).await;
+    let proxy = format!("http://kraken:kraken-pw@127.0.0.1:{listen}");
+
+    // Three requests on one curl connection: two to the first origin (one upstream
+    // connection), then one to the second origin; a POST body goes through intact.
+    let (code, out) = curl(vec![
+        "-x".into(),
+        proxy.clone(),
+        format!("http://{first}/a"),
+        format!("http://{first}/b"),
+        "--next".into(),
+        "-x".into(),
+        proxy.clone(),
+        "--data-binary".into(),
+        "0123456789".into(),
+        format!("http://{second}/c"),
+    ])
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "GET /a body=0 conn=1\nGET /b body=0 conn=1\nPOST /c body=10 conn=1\n"
+    );
+    assert_eq!(
+        first_accepted.load(Ordering::SeqCst),
+        1,
+        "upstream reused for the same origin"
+    );
+    assert_eq!(second_accepted.load(Ordering::SeqCst), 1);
+
+    // Wrong credentials on a forwarded request: 407, not forwarded.
+    let (_, status) = curl(vec![
+        "-o".into(),
+        "/dev/null".into(),
+        "-w".into(),
+        "%{http_code}".into(),
+        "-x".into(),
+        format!("http://kraken:nope@127.0.0.1:{listen}"),
+        format!("http://{first}/x"),
+    ])
+    .await;
+    assert_eq!(status, "407");
+    assert_eq!(first_accepted.load(Ordering::SeqCst), 1);
 }
 
 /// A SOCKS5 CONNECT by hand; `Err(reply code)` when refused at the request.

@@ -1,6 +1,7 @@
 //! The request head (request line and header fields), parsed with `httparse` within limits.
 
 use super::error::HttpError;
+use super::head_limit::{complete_within, describe, TooLarge};
 use crate::protocol::progress::Progress;
 
 /// The most header fields [`HeadLimits::max_headers`] can allow (the parse array is on the
@@ -86,26 +87,15 @@ pub fn parse_head(buf: &[u8], limits: HeadLimits) -> Result<Progress<RequestHead
     let mut req = httparse::Request::new(&mut storage[..max_headers]);
     let status = req.parse(buf).map_err(|e| match e {
         httparse::Error::TooManyHeaders => HttpError::TooManyHeaders { limit: max_headers },
-        httparse::Error::HeaderName => HttpError::Malformed("invalid header name"),
-        httparse::Error::HeaderValue => HttpError::Malformed("invalid header value"),
-        httparse::Error::NewLine => HttpError::Malformed("invalid line ending"),
-        httparse::Error::Status => HttpError::Malformed("invalid status"),
-        httparse::Error::Token => HttpError::Malformed("invalid method"),
-        httparse::Error::Version => HttpError::Malformed("invalid HTTP version"),
+        other => HttpError::Malformed(describe(other, "invalid method")),
     })?;
-    let consumed = match status {
-        httparse::Status::Partial if buf.len() >= limits.max_head_len => {
-            return Err(HttpError::HeadTooLarge {
-                limit: limits.max_head_len,
-            })
-        }
-        httparse::Status::Partial => return Ok(Progress::NeedMore),
-        httparse::Status::Complete(n) if n > limits.max_head_len => {
-            return Err(HttpError::HeadTooLarge {
-                limit: limits.max_head_len,
-            })
-        }
-        httparse::Status::Complete(n) => n,
+    let too_large = HttpError::HeadTooLarge {
+        limit: limits.max_head_len,
+    };
+    let consumed = match complete_within(status, buf.len(), limits.max_head_len) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(Progress::NeedMore),
+        Err(TooLarge) => return Err(too_large),
     };
     let (Some(method), Some(target), Some(minor_version)) = (req.method, req.path, req.version)
     else {

@@ -8,6 +8,7 @@ pub mod error;
 pub mod forward;
 pub mod framing;
 pub mod head;
+pub(crate) mod head_limit;
 pub mod hop_by_hop;
 pub mod refusal;
 

@@ -2,6 +2,7 @@
 //! within limits, and what it says about its body and its connection.
 
 use crate::protocol::http::head::Header;
+use crate::protocol::http::head_limit::{complete_within, describe, TooLarge};
 use crate::protocol::Progress;
 
 use super::chunked::ChunkError;
@@ -87,26 +88,15 @@ pub fn parse_response_head(
     let mut response = httparse::Response::new(&mut storage[..max_headers]);
     let status = response.parse(buf).map_err(|e| match e {
         httparse::Error::TooManyHeaders => ResponseError::TooManyHeaders { limit: max_headers },
-        httparse::Error::HeaderName => ResponseError::Malformed("invalid header name"),
-        httparse::Error::HeaderValue => ResponseError::Malformed("invalid header value"),
-        httparse::Error::NewLine => ResponseError::Malformed("invalid line ending"),
-        httparse::Error::Status => ResponseError::Malformed("invalid status line"),
-        httparse::Error::Token => ResponseError::Malformed("invalid token"),
-        httparse::Error::Version => ResponseError::Malformed("invalid HTTP version"),
+        other => ResponseError::Malformed(describe(other, "invalid status line")),
     })?;
-    let consumed = match status {
-        httparse::Status::Partial if buf.len() >= limits.max_head_len => {
-            return Err(ResponseError::HeadTooLarge {
-                limit: limits.max_head_len,
-            })
-        }
-        httparse::Status::Partial => return Ok(Progress::NeedMore),
-        httparse::Status::Complete(n) if n > limits.max_head_len => {
-            return Err(ResponseError::HeadTooLarge {
-                limit: limits.max_head_len,
-            })
-        }
-        httparse::Status::Complete(n) => n,
+    let too_large = ResponseError::HeadTooLarge {
+        limit: limits.max_head_len,
+    };
+    let consumed = match complete_within(status, buf.len(), limits.max_head_len) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(Progress::NeedMore),
+        Err(TooLarge) => return Err(too_large),
     };
     let (Some(minor_version), Some(status)) = (response.version, response.code) else {
         return Err(ResponseError::Malformed("incomplete status line"));
