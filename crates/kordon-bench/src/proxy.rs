@@ -110,6 +110,9 @@ fn main() -> Result<()> {
     }
     let beside_me = std::env::current_exe()?.with_file_name("kordon");
     let options = args::parse(args.clone(), beside_me)?;
+    if let Some(cpus) = &options.proxy_cpus {
+        process::pin_proxies_to(cpus)?;
+    }
     let programs = programs::locate(&options, &std::env::var_os("PATH").unwrap_or_default())?;
     let open_files = limits::raise_open_files(limits::open_files_for(options.idle))?;
     let idle = options.idle.min(limits::idle_capacity(open_files));

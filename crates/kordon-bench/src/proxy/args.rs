@@ -6,9 +6,11 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 pub const USAGE: &str = "usage: proxy-bench [--kordon PATH | --no-kordon] [--danted PATH] \
-[--squid PATH] [--workloads LIST] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] \
+[--squid PATH] [--workloads LIST] [--proxy-cpus LIST] [--bulk-bytes N[K|M|G]] [--workers N] [--rate-seconds S] \
 [--rounds N] [--idle N] [--markdown]
-  --workloads LIST  comma-separated, of bulk, rate, idle (default: all three)";
+  --workloads LIST  comma-separated, of bulk, rate, idle (default: all three)
+  --proxy-cpus LIST run the proxies on these CPUs only (e.g. 1; start the bench itself with
+                    `taskset -c 0` so clients, servers and proxy do not share a core)";
 
 /// The workloads a run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,8 @@ pub struct Options {
     pub danted: Option<PathBuf>,
     pub squid: Option<PathBuf>,
     pub workloads: Workloads,
+    /// CPUs the proxies are confined to (`None`: wherever the scheduler puts them).
+    pub proxy_cpus: Option<Vec<usize>>,
     /// Bytes per bulk measurement, split over its streams.
     pub bulk_bytes: u64,
     /// Concurrent workers of the connection-rate test.
@@ -86,6 +90,7 @@ impl Options {
             danted: None,
             squid: None,
             workloads: Workloads::ALL,
+            proxy_cpus: None,
             bulk_bytes: 1 << 30,
             workers: 32,
             rate_window: Duration::from_secs(2),
@@ -108,6 +113,7 @@ pub fn parse(args: impl IntoIterator<Item = String>, kordon: PathBuf) -> Result<
             "--danted" => options.danted = Some(PathBuf::from(value()?)),
             "--squid" => options.squid = Some(PathBuf::from(value()?)),
             "--workloads" => options.workloads = Workloads::parse(&value()?)?,
+            "--proxy-cpus" => options.proxy_cpus = Some(parse_cpus(&value()?)?),
             "--bulk-bytes" => options.bulk_bytes = parse_bytes(&value()?)?,
             "--workers" => options.workers = positive(&arg, &value()?)?,
             "--rate-seconds" => {
@@ -124,6 +130,17 @@ pub fn parse(args: impl IntoIterator<Item = String>, kordon: PathBuf) -> Result<
         bail!("--bulk-bytes must be at least 16 (one byte per stream of the 16-stream test)");
     }
     Ok(options)
+}
+
+/// A comma-separated list of CPU numbers.
+fn parse_cpus(list: &str) -> Result<Vec<usize>> {
+    list.split(',')
+        .map(|part| {
+            part.trim()
+                .parse::<usize>()
+                .with_context(|| format!("--proxy-cpus: {part:?} is not a CPU number"))
+        })
+        .collect()
 }
 
 fn positive(name: &str, value: &str) -> Result<usize> {

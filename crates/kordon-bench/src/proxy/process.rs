@@ -27,6 +27,20 @@ pub struct Memory {
     pub processes: usize,
 }
 
+/// CPUs every proxy started afterwards is confined to (set once, from `--proxy-cpus`).
+static PROXY_CPUS: std::sync::OnceLock<nix::sched::CpuSet> = std::sync::OnceLock::new();
+
+/// Confines the proxies started from now on to `cpus`.
+pub fn pin_proxies_to(cpus: &[usize]) -> Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in cpus {
+        set.set(*cpu)
+            .with_context(|| format!("--proxy-cpus: no CPU {cpu}"))?;
+    }
+    let _ = PROXY_CPUS.set(set);
+    Ok(())
+}
+
 /// A running proxy; stopped (group SIGTERM, then SIGKILL) when dropped.
 pub struct ProxyProcess {
     pub name: &'static str,
@@ -38,6 +52,15 @@ impl ProxyProcess {
     /// Starts `command` as the leader of a new process group, output to `log`.
     pub fn spawn(name: &'static str, mut command: Command, log: &Path) -> Result<ProxyProcess> {
         let output = File::create(log).with_context(|| format!("create {}", log.display()))?;
+        if let Some(cpus) = PROXY_CPUS.get().copied() {
+            // SAFETY: between fork and exec only sched_setaffinity runs, a plain syscall.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &cpus)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
         let child = command
             .process_group(0)
             .stdin(Stdio::null())
