@@ -173,11 +173,20 @@ async fn ports_on_lab_modems_are_monitored_and_rotated_through_the_api() {
     )
     .await;
     assert_eq!(status, 200, "{reply}");
+    // The interface comes back with the port's next monitoring round; the stored state may
+    // still read online from before, so the link itself is what is waited for.
+    let deadline = Instant::now() + SETTLE;
+    while !link_is_up(ns, &ifname) {
+        assert!(
+            Instant::now() < deadline,
+            "the reactivated port's interface stayed down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     wait_port(ns, key, port, "active again", |p| {
         p["conn_dev"] == true && p["conn_inet"] == true
     })
     .await;
-    assert!(link_is_up(ns, &ifname));
 
     // An unplugged modem shows conn_dev false; replugged, the port recovers by itself (new
     // interface, routes installed again).
