@@ -53,11 +53,6 @@ pub fn gateway_timeout() -> &'static [u8] {
     refusal!("504 Gateway Timeout", "", "20")
 }
 
-/// 501: a request kind this proxy does not serve.
-pub fn not_implemented() -> &'static [u8] {
-    refusal!("501 Not Implemented", "", "20")
-}
-
 /// The answer to a CONNECT whose tunnel is open; the bytes after it belong to the tunnel.
 pub fn connection_established() -> &'static [u8] {
     b"HTTP/1.1 200 Connection established\r\n\r\n"
@@ -77,7 +72,6 @@ mod tests {
             (bad_gateway(), 502),
             (service_unavailable(), 503),
             (gateway_timeout(), 504),
-            (not_implemented(), 501),
             (connection_established(), 200),
         ] {
             let mut headers = [httparse::EMPTY_HEADER; 16];
