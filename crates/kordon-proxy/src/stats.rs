@@ -207,12 +207,6 @@ impl PlaneStats {
         }
     }
 
-    /// Forgets profiles and logins not in the given sets (deleted ones).
-    pub fn retain(&self, profiles: impl Fn(i64) -> bool, logins: impl Fn(i64) -> bool) {
-        write(&self.profiles).retain(|id, _| profiles(*id));
-        write(&self.logins).retain(|id, _| logins(*id));
-    }
-
     pub fn snapshot(&self) -> StatsSnapshot {
         let mut profiles: Vec<_> = read(&self.profiles)
             .iter()
