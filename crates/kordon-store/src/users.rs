@@ -299,17 +299,13 @@ impl Store {
     pub async fn set_users_active(&self, ids: &[i64], active: bool) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for id in ids {
-            let done = sqlx::query("UPDATE users SET is_active = ? WHERE id = ?")
-                .bind(active)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound {
-                    what: "user",
-                    id: *id,
-                });
-            }
+            set_user_flag(
+                &mut tx,
+                "UPDATE users SET is_active = ? WHERE id = ?",
+                *id,
+                active,
+            )
+            .await?;
             if !active {
                 sqlx::query("DELETE FROM auth_tokens WHERE user_id = ?")
                     .bind(id)
@@ -438,6 +434,25 @@ impl Store {
             .await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Runs `update` (an `UPDATE users SET <flag> = ? WHERE id = ?` written in this crate) for one
+/// user; a missing user is `NotFound`, so the caller's transaction is dropped unchanged.
+pub(crate) async fn set_user_flag(
+    conn: &mut sqlx::SqliteConnection,
+    update: &'static str,
+    id: i64,
+    value: bool,
+) -> Result<()> {
+    let done = sqlx::query(update)
+        .bind(value)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound { what: "user", id });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 
 use sqlx::QueryBuilder;
 
-use crate::{Result, Store, StoreError};
+use crate::users::set_user_flag;
+use crate::{Result, Store};
 
 impl Store {
     /// Whether user `id` exists, is active and may use the ipfilter API now.
@@ -23,17 +24,8 @@ impl Store {
     pub async fn set_ipfilter_access(&self, ids: &[i64], allowed: bool) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         for id in ids {
-            let done = sqlx::query("UPDATE users SET ipfilter_access = ? WHERE id = ?")
-                .bind(allowed)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound {
-                    what: "user",
-                    id: *id,
-                });
-            }
+            let update = "UPDATE users SET ipfilter_access = ? WHERE id = ?";
+            set_user_flag(&mut tx, update, *id, allowed).await?;
         }
         tx.commit().await?;
         Ok(())
