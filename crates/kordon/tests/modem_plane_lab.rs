@@ -148,21 +148,13 @@ async fn ports_on_lab_modems_are_monitored_and_rotated_through_the_api() {
     )
     .await;
     assert_eq!(status, 200, "{reply}");
-    let link_is_up = |ns: &str, ifname: &str| {
-        let out = Command::new("ip")
-            .args(["-n", ns, "-o", "link", "show", "dev", ifname])
-            .output()
-            .expect("ip link");
-        String::from_utf8_lossy(&out.stdout).contains(",UP")
-    };
-    let deadline = Instant::now() + SETTLE;
-    while link_is_up(ns, &ifname) {
-        assert!(
-            Instant::now() < deadline,
-            "the inactive port's interface stayed up"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_link(
+        ns,
+        &ifname,
+        false,
+        "the inactive port's interface stayed up",
+    )
+    .await;
     let body = json!({"id": [port], "active": true});
     let (status, reply) = call(
         ns,
@@ -175,14 +167,13 @@ async fn ports_on_lab_modems_are_monitored_and_rotated_through_the_api() {
     assert_eq!(status, 200, "{reply}");
     // The interface comes back with the port's next monitoring round; the stored state may
     // still read online from before, so the link itself is what is waited for.
-    let deadline = Instant::now() + SETTLE;
-    while !link_is_up(ns, &ifname) {
-        assert!(
-            Instant::now() < deadline,
-            "the reactivated port's interface stayed down"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_link(
+        ns,
+        &ifname,
+        true,
+        "the reactivated port's interface stayed down",
+    )
+    .await;
     wait_port(ns, key, port, "active again", |p| {
         p["conn_dev"] == true && p["conn_inet"] == true
     })
@@ -252,4 +243,20 @@ async fn eight_ports_on_one_subnet_rotate_in_parallel_each_through_its_own_modem
         took < Duration::from_secs(8),
         "eight rotations took {took:?}"
     );
+}
+
+/// Waits (bounded) until `ifname` in namespace `ns` is administratively up or down.
+async fn wait_link(ns: &str, ifname: &str, up: bool, failure: &str) {
+    let is_up = || {
+        let out = Command::new("ip")
+            .args(["-n", ns, "-o", "link", "show", "dev", ifname])
+            .output()
+            .expect("ip link");
+        String::from_utf8_lossy(&out.stdout).contains(",UP")
+    };
+    let deadline = Instant::now() + SETTLE;
+    while is_up() != up {
+        assert!(Instant::now() < deadline, "{failure}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
