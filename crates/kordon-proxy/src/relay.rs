@@ -4,9 +4,11 @@
 //! connections, upgraded HTTP connections); [`http_exchange`] forwards one absolute-URI HTTP
 //! request and its response, keeping both connections usable for the next one.
 //!
-//! Every byte goes through the same one-direction [`flow`]: `splice(2)` through a pipe when the
-//! kernel can (`splice`), a buffered copy when it cannot (`copy`), tokens taken from the
-//! login's shared bucket per chunk (`shaping`) and counted per chunk on the [`Meter`] (`tally`).
+//! Every byte goes through the same one-direction [`flow`]: `splice(2)` through a pipe
+//! (`splice`), or a user-space buffer (`copy`) for bulk transfers and where the kernel cannot
+//! splice, the flow's `gear` choosing per step and sizing the buffer (`buffers`, under a
+//! process-wide budget); tokens taken from the login's shared bucket per chunk (`shaping`) and
+//! counted per chunk on the [`Meter`] (`tally`).
 //!
 //! Why by hand: the crates that splice under tokio (`tokio-splice`, `realm_io`) copy two
 //! sockets both ways as one opaque call. The proxy needs more in the loop: tokens taken per
@@ -15,9 +17,11 @@
 //! no pipe or buffer held by an idle connection.
 
 mod bidirectional;
+mod buffers;
 mod copy;
 mod error;
 mod flow;
+mod gear;
 pub mod http_exchange;
 mod pipe;
 mod shaping;
@@ -41,12 +45,14 @@ pub use error::RelayError;
 pub use http_exchange::{http_exchange, ExchangeError, ExchangeOutcome, ForwardRequest};
 pub use tally::{Direction, Meter};
 
-/// How bytes cross the kernel boundary. `Splice` falls back to `Copy` by itself when the
-/// kernel refuses to splice a descriptor; `Copy` exists on its own so tests and benches can
-/// measure the fallback.
+/// How bytes may cross the kernel boundary. `Splice` splices and shifts to copying for bulk
+/// transfers (and for good when the kernel refuses to splice a descriptor); `Copy` only copies,
+/// so tests and benches can measure that path on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Engine {
     Splice,
+    // Chosen only by tests and the relay benchmark.
+    #[cfg_attr(not(test), allow(dead_code))]
     Copy,
 }
 

@@ -8,7 +8,9 @@ use tokio::net::TcpStream;
 
 use crate::limits::TokenBucket;
 
+use super::buffers::SizeClass;
 use super::error::RelayError;
+use super::gear::{Gear, Path};
 use super::splice::Spliced;
 use super::tally::{Direction, Tally};
 use super::{copy, shaping, splice, Engine, RelayControls};
@@ -19,7 +21,7 @@ pub(crate) struct Flow<'a> {
     pub(crate) direction: Direction,
     pub(crate) tally: &'a Tally<'a>,
     bucket: Option<&'a TokenBucket>,
-    engine: Engine,
+    gear: Gear,
 }
 
 impl<'a> Flow<'a> {
@@ -41,7 +43,7 @@ impl<'a> Flow<'a> {
             direction,
             tally,
             bucket,
-            engine,
+            gear: Gear::new(engine),
         }
     }
 
@@ -77,17 +79,20 @@ impl<'a> Flow<'a> {
     }
 
     async fn step(&mut self, want: usize) -> Result<usize, RelayError> {
-        if self.engine == Engine::Splice {
-            match splice::step(self, want).await? {
-                Spliced::Moved(n) => return Ok(n),
+        let moved = match self.gear.path() {
+            Path::Splice => match splice::step(self, want).await? {
+                Spliced::Moved(n) => n,
                 Spliced::Unsupported => {
                     tracing::debug!("splice not supported here, copying instead");
-                    self.engine = Engine::Copy;
+                    self.gear.splice_unsupported();
+                    copy::step(self, SizeClass::SMALLEST, want).await?
                 }
-                Spliced::NoPipe => {}
-            }
-        }
-        copy::step(self, want).await
+                Spliced::NoPipe => copy::step(self, SizeClass::SMALLEST, want).await?,
+            },
+            Path::Copy(class) => copy::step(self, class, want).await?,
+        };
+        self.gear.after_step(want, moved);
+        Ok(moved)
     }
 
     /// Writes bytes already in memory (a head, buffered body bytes) to the destination,

@@ -38,7 +38,7 @@ pub(super) async fn step(flow: &Flow<'_>, want: usize) -> Result<Spliced, RelayE
             let Ok(pipe) = Pipe::take() else {
                 return Ok(Fill::NoPipe);
             };
-            match pipe.fill_from(src, want) {
+            match pipe.fill_from(src, want.min(pipe::CAPACITY)) {
                 Ok(n) => Ok(Fill::Filled(pipe, n)),
                 Err(error) => {
                     pipe.put_back_empty();
