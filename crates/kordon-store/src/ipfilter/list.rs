@@ -15,7 +15,9 @@ use crate::{Result, Store, StoreError};
 /// Ids looked up per query (well under SQLite's limit of bound values).
 const IDS_PER_QUERY: usize = 1000;
 
-/// What a list is sorted by.
+/// What a list is sorted by: `id`; `ip` (network address, IPv4 first, then prefix length,
+/// then type); `type` (then id); `expires_time` (permanent rules first, then by expiry and id).
+/// Each order is total; `order` keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleSort {
     Id,

@@ -369,6 +369,13 @@ mod tests {
     }
 
     #[test]
+    fn entries_stay_compact() {
+        // 17 key bytes, prefix length, type, id; and expiry, id and the `ip` entry.
+        assert_eq!(std::mem::size_of::<NetworkEntry>(), 27);
+        assert_eq!(std::mem::size_of::<DatedEntry>(), 48);
+    }
+
+    #[test]
     fn pages_cross_the_stretches_of_an_order() {
         let order = build(&sample(), 0);
         assert_eq!(order.page_ids(RuleSort::Type, false, 1, 3), [6, 2, 5]);
