@@ -68,11 +68,11 @@ impl Store {
             .filename(data_dir.join("kordon.db"))
             .create_if_missing(true);
         let store = Self::open_with(options, POOL_CONNECTIONS).await?;
-        // The server's store: build the ipfilter list's rank index now, beside the planes'
-        // own start, so the first list does not pay seconds for it at a million rules. A
-        // short-lived command that opens the store too just drops the unfinished task with
-        // its runtime (the index is only in memory). Stores opened by URL (tests) build it
-        // at their first list.
+        // Build the ipfilter list's rank index now, in the background beside the planes'
+        // own start, so that the server's first list does not pay seconds for it at a
+        // million rules. A short-lived command that opens the store too stops the build when
+        // it closes the store (or its runtime ends); the index is only in memory. Stores
+        // opened by URL (tests) build it at their first list.
         store.spawn_ipfilter_warm();
         Ok(store)
     }

@@ -429,4 +429,16 @@ async fn pages_of_a_million_rules_timed() {
         }
         println!("{state}: worst p99 {worst:.2} ms");
     }
+    // A second store opened on the million (as a short-lived command does) starts building
+    // its own index; closing it stops the build instead of waiting for it.
+    let second = Store::open_dir(fixture._dir.path()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    second.close().await;
+    let closed = started.elapsed();
+    println!("close during an index build: {:.1} ms", millis(closed));
+    assert!(
+        closed < Duration::from_secs(1),
+        "close waited for the build"
+    );
 }

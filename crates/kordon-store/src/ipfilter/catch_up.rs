@@ -92,12 +92,19 @@ impl Store {
     }
 
     /// `warm_ipfilter_order` in a task of its own; a failure is only logged (the next list
-    /// catches up itself).
+    /// catches up itself). Closing the store stops it: a short-lived command's `close` would
+    /// otherwise wait for the build's connection (seconds at a million rules), and a build
+    /// stopped midway leaves the index as it was (see the module's note).
     pub(crate) fn spawn_ipfilter_warm(&self) {
         let store = self.clone();
+        let mut closing = self.pool().close_event();
         tokio::spawn(async move {
-            if let Err(error) = store.warm_ipfilter_order().await {
-                tracing::warn!(%error, "ipfilter list index not built ahead");
+            match closing.do_until(store.warm_ipfilter_order()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "ipfilter list index not built ahead"),
+                Err(_closed) => {
+                    tracing::debug!("store closed before the ipfilter list index was built")
+                }
             }
         });
     }
