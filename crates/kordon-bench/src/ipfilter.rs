@@ -375,11 +375,18 @@ async fn run(options: Options) -> Result<()> {
     // 3. List pages of 100.
     let last = (rules.len() as u64).div_ceil(100);
     let mut pages = Vec::new();
+    // Every sort at the middle (the deepest page from either end), both ends, and the
+    // quarters.
     for (page, sort) in [
         (1, "DEFAULT"),
         (last / 2, "DEFAULT"),
         (last, "DEFAULT"),
+        (last / 2, "-id"),
         (last / 2, "ip"),
+        (last * 3 / 4, "-ip"),
+        (last / 2, "type"),
+        (last / 4, "-type"),
+        (last / 2, "expires_time"),
         (last / 4, "-expires_time"),
     ] {
         let latencies = list_pages(&client, page, sort, options.pages).await?;

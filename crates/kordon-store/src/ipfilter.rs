@@ -1,5 +1,5 @@
-//! ipfilter rules: create, read, update, destroy, the paged list (`list`), bulk import and
-//! export (`bulk`), the journal enforcement follows and the sweep of expired rules
+//! ipfilter rules: create, read, update, destroy, the paged list (`list`) and its in-memory
+//! rank index (`order`, kept up to date by `catch_up`), bulk import and export (`bulk`), the journal enforcement follows and the sweep of expired rules
 //! (`journal`), and the per-user right to the API (`access`).
 //!
 //! A rule whose `expires_at` has passed is gone for every reader at once, even before the
@@ -7,9 +7,11 @@
 
 pub mod access;
 pub mod bulk;
+mod catch_up;
 pub mod journal;
 pub mod list;
 mod network;
+pub(crate) mod order;
 
 use ipnet::IpNet;
 use kordon_model::ipfilter::{RuleKind, RuleSpec};

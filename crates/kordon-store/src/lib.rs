@@ -23,6 +23,7 @@ pub mod users;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -45,11 +46,14 @@ pub enum Scope {
 /// twice the cores only add page caches, not throughput.
 const POOL_CONNECTIONS: u32 = 4;
 
-/// The shared handle: a connection pool and the change-event sender. Cheap to clone.
+/// The shared handle: a connection pool, the change-event sender and the ipfilter list's
+/// rank index. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
     events: events::Events,
+    /// Built at the first need (see `open_dir`), then caught up from the journal by each list.
+    ipfilter_order: Arc<tokio::sync::Mutex<Option<ipfilter::order::RuleOrder>>>,
 }
 
 impl Store {
@@ -63,7 +67,14 @@ impl Store {
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join("kordon.db"))
             .create_if_missing(true);
-        Self::open_with(options, POOL_CONNECTIONS).await
+        let store = Self::open_with(options, POOL_CONNECTIONS).await?;
+        // Build the ipfilter list's rank index now, in the background beside the planes'
+        // own start, so that the server's first list does not pay seconds for it at a
+        // million rules. A short-lived command that opens the store too stops the build when
+        // it closes the store (or its runtime ends); the index is only in memory. Stores
+        // opened by URL (tests) build it at their first list.
+        store.spawn_ipfilter_warm();
+        Ok(store)
     }
 
     /// Opens a database by `sqlite:` URL (tests use `sqlite::memory:`).
@@ -97,6 +108,7 @@ impl Store {
         let store = Self {
             pool,
             events: events::Events::new(),
+            ipfilter_order: Arc::default(),
         };
         catalog::seed(&store).await?;
         Ok(store)

@@ -164,6 +164,9 @@ impl Store {
             .execute(self.pool())
             .await?;
         self.emit(Change::IpFilter);
+        // The import's `reload` entry makes the list's rank index read the whole table again
+        // (seconds at a million rules): do it now, so no list waits for it.
+        self.spawn_ipfilter_warm();
         Ok(ImportOutcome {
             created,
             skipped: specs.len() as u64 - created,

@@ -9,7 +9,7 @@
 use kordon_model::ipfilter::book::BookRule;
 use kordon_model::ipfilter::{Expiry, RuleKind};
 use sqlx::sqlite::SqliteRow;
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::network::network_from;
 use crate::{Change, Result, Store, StoreError};
@@ -67,72 +67,95 @@ fn book_rule(row: &SqliteRow, id_column: &str) -> Result<BookRule> {
     })
 }
 
+/// The journal position the rows seen by `conn` stand at: the highest `seq` ever given,
+/// pruned entries included.
+pub(crate) async fn journal_position(conn: &mut SqliteConnection) -> Result<i64> {
+    let seq: Option<i64> =
+        sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ipfilter_journal'")
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Every stored rule (expired ones not swept yet included), handed to `each` in id order.
+/// Read a chunk at a time: a million rows fetched at once would hold every row's decoded
+/// values in memory together.
+pub(crate) async fn each_stored_rule(
+    conn: &mut SqliteConnection,
+    mut each: impl FnMut(BookRule),
+) -> Result<()> {
+    let mut after = 0i64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT id, ip_key, prefix_len, kind, expires_at FROM ipfilter_rules \
+             WHERE id > ? ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(LOAD_CHUNK)
+        .fetch_all(&mut *conn)
+        .await?;
+        for row in &rows {
+            let rule = book_rule(row, "id")?;
+            after = rule.id;
+            each(rule);
+        }
+        if (rows.len() as i64) < LOAD_CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+/// Up to `limit` journal entries after `seq`, as `conn` sees them.
+pub(crate) async fn journal_after(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    limit: i64,
+) -> Result<JournalRead> {
+    let floor: i64 = sqlx::query_scalar("SELECT journal_floor FROM ipfilter_meta WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    if seq < floor {
+        return Ok(JournalRead::Reload);
+    }
+    let rows = sqlx::query(
+        "SELECT seq, op, rule_id, ip_key, prefix_len, kind, expires_at FROM ipfilter_journal \
+         WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(seq)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    let mut last_seq = seq;
+    for row in &rows {
+        last_seq = row.try_get("seq")?;
+        match row.try_get::<i64, _>("op")? {
+            OP_INSERT => entries.push(JournalEntry::Insert(book_rule(row, "rule_id")?)),
+            OP_DELETE => entries.push(JournalEntry::Remove(book_rule(row, "rule_id")?)),
+            _ => return Ok(JournalRead::Reload),
+        }
+    }
+    Ok(JournalRead::Entries { entries, last_seq })
+}
+
 impl Store {
     /// Every stored rule (expired ones not swept yet included: their expiry says so) and the
     /// journal position they stand at, read in one transaction.
     pub async fn ipfilter_enforcement_state(&self) -> Result<EnforcementState> {
         let mut tx = self.pool().begin().await?;
-        let seq: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'ipfilter_journal'")
-                .fetch_optional(&mut *tx)
-                .await?;
-        // In id order, a chunk at a time: a million rows fetched at once would hold every
-        // row's decoded values in memory together.
+        let seq = journal_position(&mut tx).await?;
         let mut rules = Vec::new();
-        let mut after = 0i64;
-        loop {
-            let rows = sqlx::query(
-                "SELECT id, ip_key, prefix_len, kind, expires_at FROM ipfilter_rules \
-                 WHERE id > ? ORDER BY id LIMIT ?",
-            )
-            .bind(after)
-            .bind(LOAD_CHUNK)
-            .fetch_all(&mut *tx)
-            .await?;
-            for row in &rows {
-                rules.push(book_rule(row, "id")?);
-            }
-            match rules.last() {
-                Some(last) if rows.len() as i64 == LOAD_CHUNK => after = last.id,
-                _ => break,
-            }
-        }
+        each_stored_rule(&mut tx, |rule| rules.push(rule)).await?;
         tx.commit().await?;
-        Ok(EnforcementState {
-            seq: seq.unwrap_or(0),
-            rules,
-        })
+        Ok(EnforcementState { seq, rules })
     }
 
     /// Up to `limit` journal entries after `seq`.
     pub async fn ipfilter_journal_since(&self, seq: i64, limit: i64) -> Result<JournalRead> {
         let mut tx = self.pool().begin().await?;
-        let floor: i64 = sqlx::query_scalar("SELECT journal_floor FROM ipfilter_meta WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        if seq < floor {
-            return Ok(JournalRead::Reload);
-        }
-        let rows = sqlx::query(
-            "SELECT seq, op, rule_id, ip_key, prefix_len, kind, expires_at FROM ipfilter_journal \
-             WHERE seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(seq)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+        let read = journal_after(&mut tx, seq, limit).await?;
         tx.commit().await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        let mut last_seq = seq;
-        for row in &rows {
-            last_seq = row.try_get("seq")?;
-            match row.try_get::<i64, _>("op")? {
-                OP_INSERT => entries.push(JournalEntry::Insert(book_rule(row, "rule_id")?)),
-                OP_DELETE => entries.push(JournalEntry::Remove(book_rule(row, "rule_id")?)),
-                _ => return Ok(JournalRead::Reload),
-            }
-        }
-        Ok(JournalRead::Entries { entries, last_seq })
+        Ok(read)
     }
 
     /// Deletes the rules expired at `now`; returns how many.
