@@ -62,9 +62,9 @@ const IDLE: &str = "
 
 const PROXY_CPU: &str = "
 **Proxy CPU:** the bench's clients and servers and the proxy share the machine's cores, and the
-kernel's loopback TCP work bounds every lane (kordon splices: its time is nearly all system
-time), so throughput ratios between proxies say little about what the proxies themselves
-cost. Around each bulk measurement and each rate window (not its warm-up) the bench therefore
+kernel's loopback TCP work bounds every lane (kordon's time is nearly all system time: it
+splices, and copies bulk transfers through large buffers), so throughput ratios between
+proxies say less than what the proxies themselves cost. Around each bulk measurement and each rate window (not its warm-up) the bench therefore
 reads the proxy's CPU time from `/proc/<pid>/stat` of every process in its process group:
 user and system time (fields 14 and 15, all threads), plus those of the children it reaped
 (16 and 17), so that a dante child ending mid-measurement still counts. The kernel's work on
