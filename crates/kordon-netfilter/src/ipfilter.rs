@@ -2,7 +2,8 @@
 //!
 //! One set per group of elements (action × family × prefix length), named `permit4_32`,
 //! `block6_64`, …, of type `ipv4_addr`/`ipv6_addr` with `flags timeout`: each element carries
-//! the time left until its rule expires and the kernel removes it then by itself. A chain per
+//! the time left until its rule expires and the kernel stops matching it then by itself (and
+//! frees it at its next sweep, once a minute). A chain per
 //! hook (`input`, and `forward` when asked) looks the source address up in every set, masked
 //! to the set's prefix length: permit sets first (`accept`), then block sets (`drop`), so a
 //! permit wins over any block.
@@ -28,6 +29,14 @@ use kordon_model::ipfilter::{Action, Expiry};
 
 /// Elements per `add element` statement.
 const ELEMENTS_PER_STATEMENT: usize = 10_000;
+
+/// How often the kernel sweeps a set for expired elements. Lookups ignore an expired element
+/// at once whatever this is, so it only decides when the memory comes back. The kernel's
+/// default, one second, walks every element of every set each second: with a million rules
+/// that cost about 5% of a core and, now and then, delayed a single change by 60–90 ms
+/// (measured with `nft` alone: max 65 ms over 150 single adds at one second, 14 ms at one
+/// minute).
+const GC_INTERVAL: &str = "1m";
 
 /// Timeouts above this many milliseconds are not given to the kernel (it refuses timeouts of
 /// some hundreds of thousands of days); such elements go in without one and leave when the
@@ -174,7 +183,7 @@ impl IpFilterTable {
     fn set_definition(&self, group: &Group) -> String {
         let kind = if group.ipv6 { "ipv6_addr" } else { "ipv4_addr" };
         format!(
-            "add set {} {} {{ type {kind}; flags timeout; }}\n",
+            "add set {} {} {{ type {kind}; flags timeout; gc-interval {GC_INTERVAL}; }}\n",
             self.table(),
             set_name(group)
         )
@@ -370,9 +379,9 @@ mod tests {
         assert_eq!(lines[0], "add table inet kordon_ipfilter");
         assert_eq!(lines[1], "delete table inet kordon_ipfilter");
         assert!(script
-            .contains("add set inet kordon_ipfilter block4_8 { type ipv4_addr; flags timeout; }"));
+            .contains("add set inet kordon_ipfilter block4_8 { type ipv4_addr; flags timeout; gc-interval 1m; }"));
         assert!(script
-            .contains("add set inet kordon_ipfilter block6_32 { type ipv6_addr; flags timeout; }"));
+            .contains("add set inet kordon_ipfilter block6_32 { type ipv6_addr; flags timeout; gc-interval 1m; }"));
         assert!(script.contains("type filter hook input priority -10; policy accept;"));
         let permit = script
             .find("add rule inet kordon_ipfilter input ip saddr @permit4_32 accept")

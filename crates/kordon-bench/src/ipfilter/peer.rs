@@ -48,7 +48,7 @@ fn hash_table(name: &str, rules: &[Rule]) -> String {
         let kind = if *v6 { "ipv6_addr" } else { "ipv4_addr" };
         let _ = writeln!(
             script,
-            "add set inet {name} s{}_{prefix} {{ type {kind}; flags timeout; }}",
+            "add set inet {name} s{}_{prefix} {{ type {kind}; flags timeout; gc-interval 1m; }}",
             if *v6 { 6 } else { 4 }
         );
     }
