@@ -20,6 +20,15 @@ impl SizeClass {
     /// The size every copying flow may use without the budget.
     pub(crate) const SMALLEST: SizeClass = SizeClass::K64;
 
+    /// Every size, smallest first.
+    const ALL: [SizeClass; 5] = [
+        SizeClass::K64,
+        SizeClass::K128,
+        SizeClass::K256,
+        SizeClass::K512,
+        SizeClass::M1,
+    ];
+
     pub(crate) const fn len(self) -> usize {
         match self {
             SizeClass::K64 => 64 << 10,
@@ -32,13 +41,7 @@ impl SizeClass {
 
     /// The next size up, if any.
     pub(crate) fn larger(self) -> Option<SizeClass> {
-        match self {
-            SizeClass::K64 => Some(SizeClass::K128),
-            SizeClass::K128 => Some(SizeClass::K256),
-            SizeClass::K256 => Some(SizeClass::K512),
-            SizeClass::K512 => Some(SizeClass::M1),
-            SizeClass::M1 => None,
-        }
+        SizeClass::ALL.into_iter().find(|class| *class > self)
     }
 
     /// Empty buffers of this size a worker thread keeps.
@@ -76,15 +79,9 @@ pub(crate) fn take(class: SizeClass) -> Box<[u8]> {
 
 /// Shelves a buffer taken with [`take`] (its length says its class).
 pub(crate) fn put_back(buffer: Box<[u8]>) {
-    let class = [
-        SizeClass::K64,
-        SizeClass::K128,
-        SizeClass::K256,
-        SizeClass::K512,
-        SizeClass::M1,
-    ]
-    .into_iter()
-    .find(|class| class.len() == buffer.len());
+    let class = SizeClass::ALL
+        .into_iter()
+        .find(|class| class.len() == buffer.len());
     if let Some(class) = class {
         shelf::put(class.shelf(), buffer, class.shelved());
     }

@@ -115,19 +115,15 @@ pub(crate) struct OrderBuilder {
 
 impl OrderBuilder {
     pub(crate) fn add(&mut self, rule: &BookRule) {
-        self.ids.push(rule.id);
-        if let Some(ids) = self.by_kind.get_mut(kind_slot(rule)) {
-            ids.push(rule.id);
+        let entries = Entries::of(rule);
+        self.ids.push(entries.id);
+        if let Some(ids) = self.by_kind.get_mut(entries.kind) {
+            ids.push(entries.id);
         }
-        let network = NetworkEntry::of(rule);
-        self.by_network.push(network);
-        match rule.expiry.unix() {
-            None => self.undated.push(rule.id),
-            Some(expires_at) => self.dated.push(DatedEntry {
-                expires_at,
-                id: rule.id,
-                network,
-            }),
+        self.by_network.push(entries.network);
+        match entries.dated {
+            None => self.undated.push(entries.id),
+            Some(dated) => self.dated.push(dated),
         }
     }
 
@@ -145,8 +141,34 @@ impl OrderBuilder {
     }
 }
 
+/// A rule's entry in each order.
+struct Entries {
+    id: i64,
+    /// The slot of its type in `by_kind`.
+    kind: usize,
+    network: NetworkEntry,
+    /// `None` for a permanent rule (its entry is its id in `undated`).
+    dated: Option<DatedEntry>,
+}
+
+impl Entries {
+    fn of(rule: &BookRule) -> Self {
+        let network = NetworkEntry::of(rule);
+        Entries {
+            id: rule.id,
+            kind: kind_slot(rule),
+            network,
+            dated: rule.expiry.unix().map(|expires_at| DatedEntry {
+                expires_at,
+                id: rule.id,
+                network,
+            }),
+        }
+    }
+}
+
 /// The alive rules in every list order.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct RuleOrder {
     ids: BTreeSet<i64>,
     /// Indexed by type code.
@@ -179,43 +201,27 @@ impl RuleOrder {
         if !rule.expiry.is_live(self.pruned_at) {
             return;
         }
-        self.ids.insert(rule.id);
-        if let Some(ids) = self.by_kind.get_mut(kind_slot(rule)) {
-            ids.insert(rule.id);
+        let entries = Entries::of(rule);
+        self.ids.insert(entries.id);
+        if let Some(ids) = self.by_kind.get_mut(entries.kind) {
+            ids.insert(entries.id);
         }
-        let network = NetworkEntry::of(rule);
-        self.by_network.insert(network);
-        match rule.expiry.unix() {
-            None => {
-                self.undated.insert(rule.id);
-            }
-            Some(expires_at) => {
-                self.dated.insert(DatedEntry {
-                    expires_at,
-                    id: rule.id,
-                    network,
-                });
-            }
-        }
+        self.by_network.insert(entries.network);
+        match entries.dated {
+            None => self.undated.insert(entries.id),
+            Some(dated) => self.dated.insert(dated),
+        };
     }
 
     /// A journal entry of a rule that went away, with the values it had; one not indexed
     /// (expired before it was pruned) is no change.
     pub(crate) fn remove(&mut self, rule: &BookRule) {
-        let network = NetworkEntry::of(rule);
-        match rule.expiry.unix() {
-            None => {
-                self.undated.remove(&rule.id);
-            }
-            Some(expires_at) => {
-                self.dated.remove(&DatedEntry {
-                    expires_at,
-                    id: rule.id,
-                    network,
-                });
-            }
-        }
-        self.forget(rule.id, kind_slot(rule), &network);
+        let entries = Entries::of(rule);
+        match &entries.dated {
+            None => self.undated.remove(&entries.id),
+            Some(dated) => self.dated.remove(dated),
+        };
+        self.forget(entries.id, entries.kind, &entries.network);
     }
 
     /// Takes `id` out of the orders that are not found by expiry.
