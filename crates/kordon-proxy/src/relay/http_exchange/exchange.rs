@@ -121,7 +121,12 @@ async fn exchange(
         let mut response = pin!(forward_response(&mut inbound, request, answered));
         let mut body_complete = false;
         loop {
+            // The body first: a response that is already whole (a quick origin, a busy
+            // machine) must not end the loop before a body that is just as done has been
+            // polled, or a finished exchange would count as cut short and both connections
+            // would be dropped.
             tokio::select! {
+                biased;
                 sent = &mut body, if !body_complete => {
                     sent?;
                     body_complete = true;
