@@ -1,6 +1,6 @@
 //! Proxy data plane benchmark: kordon's SOCKS5 and HTTP CONNECT proxies against Debian's
-//! dante-server (SOCKS5) and squid (HTTP CONNECT), and against a direct connection, all on
-//! loopback in one run:
+//! dante-server (SOCKS5) and squid (HTTP CONNECT), against a direct connection, and (for bulk
+//! throughput) against the bare relay, the thinnest relay possible, all on loopback in one run:
 //!
 //! 1. bulk throughput of one stream and of 16 parallel streams, both directions;
 //! 2. connections per second (connect, 1 KiB request and reply, close) under a fixed number
@@ -26,6 +26,8 @@
 // A binary's root lives beside the other binaries; its parts live in `src/proxy/`.
 #[path = "proxy/args.rs"]
 mod args;
+#[path = "proxy/bare_relay.rs"]
+mod bare_relay;
 #[path = "proxy/bulk.rs"]
 mod bulk;
 #[path = "proxy/client.rs"]
@@ -55,6 +57,8 @@ mod limits;
 mod machine;
 #[path = "proxy/machine_facts.rs"]
 mod machine_facts;
+#[path = "proxy/machine_load.rs"]
+mod machine_load;
 #[path = "proxy/proc_stat.rs"]
 mod proc_stat;
 #[path = "proxy/process.rs"]
@@ -104,6 +108,9 @@ const READY_WITHIN: Duration = Duration::from_secs(15);
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(bare_relay::SUBCOMMAND) {
+        return bare_relay::serve(&args[1..]);
+    }
     if args.iter().any(|arg| arg == "--help" || arg == "-h") {
         println!("{}", args::USAGE);
         return Ok(());
@@ -164,6 +171,7 @@ fn progress(message: impl std::fmt::Display) {
 struct Peers {
     _dante: process::ProxyProcess,
     _squid: process::ProxyProcess,
+    _bare_relay: process::ProxyProcess,
     _kordon: Option<process::ProxyProcess>,
 }
 
@@ -205,6 +213,17 @@ async fn run(options: &Options, programs: &Programs, shape: RunShape) -> Result<
             login: None,
         },
         process_group: Some(squid.pid()),
+    });
+    progress("starting the bare relay");
+    let (bare_relay, bare_relay_listen) =
+        bare_relay::start(&dir.path().join("bare-relay"), &targets).await?;
+    lanes.push(Lane {
+        id: LaneId::BareRelay,
+        route: Route::Socks5 {
+            proxy: bare_relay_listen,
+            login: None,
+        },
+        process_group: Some(bare_relay.pid()),
     });
     for lane in &lanes {
         lanes::probe(&lane.route, servers.echo, READY_WITHIN)
@@ -252,6 +271,7 @@ async fn run(options: &Options, programs: &Programs, shape: RunShape) -> Result<
     let peers = Peers {
         _dante: dante,
         _squid: squid,
+        _bare_relay: bare_relay,
         _kordon: kordon_process,
     };
 

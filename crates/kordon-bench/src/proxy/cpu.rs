@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use super::machine_load::MachineTicks;
 use super::process::group_cpu;
 
 /// A measurement's figure with the CPU its lane's proxy used meanwhile.
@@ -17,26 +18,28 @@ pub struct Metered<T> {
     pub figure: T,
     /// `None` for a lane without a proxy.
     pub proxy_cpu: Option<Duration>,
+    /// The busy share of the whole machine's cores meanwhile (0 to 1).
+    pub machine_busy: Option<f64>,
 }
 
 /// Runs `measurement` between two readings of `process_group`'s CPU time (none without a
-/// group).
+/// group) and of the machine's.
 pub async fn metered<T>(
     process_group: Option<u32>,
     measurement: impl Future<Output = Result<T>>,
 ) -> Result<Metered<T>> {
-    let Some(group) = process_group else {
-        return Ok(Metered {
-            figure: measurement.await?,
-            proxy_cpu: None,
-        });
-    };
-    let before = group_cpu(group)?;
+    let group_before = process_group.map(group_cpu).transpose()?;
+    let machine_before = MachineTicks::read()?;
     let figure = measurement.await?;
-    let after = group_cpu(group)?;
+    let machine_busy = machine_before.busy_share_until(MachineTicks::read()?);
+    let proxy_cpu = match (process_group, group_before) {
+        (Some(group), Some(before)) => Some(group_cpu(group)?.saturating_sub(before)),
+        _ => None,
+    };
     Ok(Metered {
         figure,
-        proxy_cpu: Some(after.saturating_sub(before)),
+        proxy_cpu,
+        machine_busy,
     })
 }
 
@@ -91,5 +94,7 @@ mod tests {
         .await
         .unwrap();
         assert!(busy.proxy_cpu.unwrap() > Duration::ZERO, "{busy:?}");
+        let share = busy.machine_busy.expect("ticks passed in 200 ms");
+        assert!(share > 0.0 && share <= 1.0, "{busy:?}");
     }
 }

@@ -25,7 +25,8 @@ pub fn shape() -> RunShape {
     }
 }
 
-/// Bytes moved in one second (the throughput in MB/s), and the proxy's CPU per GiB.
+/// Bytes moved in one second (the throughput in MB/s), and the proxy's CPU per GiB (the
+/// machine 90% busy).
 fn bulk(megabytes: f64, cpu_seconds_per_gib: Option<f64>) -> anyhow::Result<BulkFigures> {
     Ok(BulkFigures {
         throughput: Throughput {
@@ -33,6 +34,7 @@ fn bulk(megabytes: f64, cpu_seconds_per_gib: Option<f64>) -> anyhow::Result<Bulk
             elapsed: Duration::from_secs(1),
         },
         proxy_cpu_seconds_per_gib: cpu_seconds_per_gib,
+        machine_busy: Some(0.9),
     })
 }
 
@@ -76,6 +78,7 @@ pub fn results(kordon: bool) -> Results {
         lanes.push(LaneId::Direct, bulk(2000.0, None));
         lanes.push(LaneId::Dante, bulk(700.0, Some(0.8)));
         lanes.push(LaneId::Squid, bulk(800.0, Some(1.0)));
+        lanes.push(LaneId::BareRelay, bulk(1400.0, Some(0.5)));
         if kordon {
             lanes.push(LaneId::KordonSocks, bulk(1500.0, Some(0.4)));
             // Below squid with 16 streams only.

@@ -10,12 +10,15 @@ use super::targets::{self, ratio_text};
 
 const MIB: f64 = 1024.0;
 
-/// kordon's ratio rows: (kordon lane, peer lane).
-const RATIOS: [(LaneId, LaneId); 4] = [
+/// The bulk ratio rows: (lane, peer lane). kordon's against each peer, then the bare relay's
+/// against dante (how far any relay gets on this machine) and kordon's against the bare relay.
+const RATIOS: [(LaneId, LaneId); 6] = [
     (LaneId::KordonSocks, LaneId::Dante),
     (LaneId::KordonConnect, LaneId::Squid),
     (LaneId::KordonSocks, LaneId::Direct),
     (LaneId::KordonConnect, LaneId::Direct),
+    (LaneId::BareRelay, LaneId::Dante),
+    (LaneId::KordonSocks, LaneId::BareRelay),
 ];
 
 fn short(lane: LaneId) -> &'static str {
@@ -23,6 +26,7 @@ fn short(lane: LaneId) -> &'static str {
         LaneId::Direct => "direct",
         LaneId::Dante => "dante",
         LaneId::Squid => "squid",
+        LaneId::BareRelay => "bare relay",
         LaneId::KordonSocks => "kordon SOCKS5",
         LaneId::KordonConnect => "kordon CONNECT",
         LaneId::KordonSocksIpOnly => "kordon SOCKS5 iponly",
@@ -59,8 +63,10 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
     let bytes_mib = results.shape.bulk_bytes as f64 / (MIB * MIB);
     let title = format!(
         "Bulk, {streams} stream{} ({bytes_mib:.0} MiB per measurement{}), median of {} rounds: \
-         throughput in MB/s (higher is better), and the proxy's CPU (user + system over all \
-         its processes) in seconds per GiB moved (lower is better):",
+         throughput in MB/s (higher is better), the proxy's CPU (user + system over all \
+         its processes) in seconds per GiB moved (lower is better), and how busy the \
+         machine's cores were (all processes; near 100% the machine, not the proxy, is the \
+         bound):",
         if streams == 1 { "" } else { "s" },
         if streams == 1 { "" } else { ", split evenly" },
         results.shape.rounds,
@@ -75,6 +81,11 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         cases
             .iter()
             .map(|case| format!("{} CPU s/GiB", case.direction.label())),
+    );
+    header.extend(
+        cases
+            .iter()
+            .map(|case| format!("{} machine busy", case.direction.label())),
     );
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::new(title, &header);
@@ -94,6 +105,14 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         for case in cases {
             row.push(case.lanes.cell(lane, &results.kordon, |figures| {
                 cost_text(figures.proxy_cpu_seconds_per_gib, 2)
+            }));
+        }
+        for case in cases {
+            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
+                figures
+                    .machine_busy
+                    .map(|share| format!("{:.0}%", share * 100.0))
+                    .unwrap_or_else(|| "—".to_owned())
             }));
         }
         table.row(row);
@@ -119,6 +138,7 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
                 case.proxy_cpu_seconds_per_gib(peer),
             ));
         }
+        row.resize(columns, String::new());
         table.row(row);
     }
     table
@@ -378,16 +398,36 @@ mod tests {
         let results = results(true);
         let tables = tables(&results);
         let bulk = &tables[0];
-        assert_eq!(bulk.header, ["lane", "download MB/s", "download CPU s/GiB"]);
+        assert_eq!(
+            bulk.header,
+            [
+                "lane",
+                "download MB/s",
+                "download CPU s/GiB",
+                "download machine busy"
+            ]
+        );
         assert_eq!(
             row(bulk, "direct (no proxy)"),
-            ["direct (no proxy)", "2000", "no proxy"]
+            ["direct (no proxy)", "2000", "no proxy", "90%"]
         );
+        assert!(bulk
+            .rows
+            .iter()
+            .all(|cells| cells.len() == bulk.header.len()));
         assert_eq!(row(bulk, "dante SOCKS5 (no auth)")[2], "0.80");
         let socks = row(bulk, "ratio kordon SOCKS5 ÷ dante");
-        assert_eq!(socks[1..], ["2.14×", "0.50×"]);
+        assert_eq!(socks[1..], ["2.14×", "0.50×", ""]);
         assert_eq!(row(bulk, "ratio kordon CONNECT ÷ squid")[2], "0.50×");
         assert_eq!(row(bulk, "ratio kordon SOCKS5 ÷ direct")[2], "—");
+        assert_eq!(
+            row(bulk, "ratio bare relay ÷ dante")[1..3],
+            ["2.00×", "0.62×"]
+        );
+        assert_eq!(
+            row(bulk, "ratio kordon SOCKS5 ÷ bare relay")[1..3],
+            ["1.07×", "0.80×"]
+        );
 
         let rate = tables
             .iter()

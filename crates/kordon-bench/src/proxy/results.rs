@@ -77,6 +77,8 @@ pub struct BulkFigures {
     pub throughput: Throughput,
     /// The proxy's CPU seconds per GiB moved, median of the rounds; `None` without a proxy.
     pub proxy_cpu_seconds_per_gib: Option<f64>,
+    /// The busy share of the machine's cores (0 to 1), median of the rounds.
+    pub machine_busy: Option<f64>,
 }
 
 /// One bulk shape: a stream count and a direction.

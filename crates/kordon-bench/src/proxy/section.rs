@@ -27,6 +27,11 @@ directory and stopped at the end:
   RFC 1929), HTTP with the login (`Proxy-Authorization: Basic`), and SOCKS5 by client address
   (`auth: iponly`). dante and squid authenticate nobody, so the login lanes do more work per
   connection than their peers; the `iponly` lane is the like-for-like SOCKS5 comparison.
+- *bare relay* (bulk only): the bench binary itself as the thinnest SOCKS5 relay that can be
+  written (`proxy-bench --serve-bare-relay`, in its own process): no authentication, CONNECT
+  to the two server ports only, then one thread per direction doing blocking 1 MiB reads and
+  writes. It is a floor, not a product: what any user-space relay of a TCP stream moves on
+  this machine, so its ratio to dante bounds what a proxy's ratio to dante can be here.
 ";
 
 const WORKLOADS: &str = "

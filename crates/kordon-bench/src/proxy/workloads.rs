@@ -80,17 +80,23 @@ fn outcome_text<T>(outcome: &anyhow::Result<T>, show: impl Fn(&T) -> String) -> 
     }
 }
 
-/// A lane's bulk rounds: the median round by throughput, and the median cost per GiB.
+/// A lane's bulk rounds: the median round by throughput, and the median cost per GiB and
+/// machine load.
 fn bulk_figures(rounds: Vec<Metered<Throughput>>) -> anyhow::Result<BulkFigures> {
     let costs = rounds
         .iter()
         .filter_map(|round| cpu::seconds_per_gib(round.proxy_cpu?, round.figure.bytes))
+        .collect();
+    let busy = rounds
+        .iter()
+        .filter_map(|round| round.machine_busy)
         .collect();
     let throughput = bulk::median(rounds.into_iter().map(|round| round.figure).collect())
         .context("no rounds")?;
     Ok(BulkFigures {
         throughput,
         proxy_cpu_seconds_per_gib: median(costs),
+        machine_busy: median(busy),
     })
 }
 
@@ -231,6 +237,7 @@ mod tests {
                 elapsed: Duration::from_secs(seconds),
             },
             proxy_cpu: cpu_ms.map(Duration::from_millis),
+            machine_busy: Some(seconds as f64 / 10.0),
         }
     }
 
@@ -245,6 +252,7 @@ mod tests {
         .unwrap();
         assert_eq!(figures.throughput.elapsed, Duration::from_secs(2));
         assert_eq!(figures.proxy_cpu_seconds_per_gib, Some(0.5));
+        assert_eq!(figures.machine_busy, Some(0.2));
         let direct = bulk_figures(vec![round(1, None), round(2, None)]).unwrap();
         assert_eq!(direct.proxy_cpu_seconds_per_gib, None);
         assert!(bulk_figures(Vec::new()).is_err());
