@@ -67,7 +67,16 @@ pub fn serve(args: &[String]) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let listener = TcpListener::bind(listen).with_context(|| format!("bind {listen}"))?;
     for client in listener.incoming() {
-        let Ok(client) = client else { continue };
+        let client = match client {
+            Ok(client) => client,
+            Err(error) => {
+                // Out of descriptors, say: give the sessions a moment to end instead of
+                // spinning on the same error.
+                eprintln!("bare relay: accept: {error}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
         let targets = targets.clone();
         std::thread::spawn(move || {
             if let Err(error) = session(client, &targets) {
