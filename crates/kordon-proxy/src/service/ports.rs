@@ -22,6 +22,10 @@ pub struct PortGate {
     activity: Arc<dyn PortActivity>,
     /// Cancelled when the port starts rotating; replaced by a fresh token right after.
     cuts: Arc<Mutex<HashMap<i64, CancellationToken>>>,
+    /// Rotations seen starting per port, the `rotations` of its DNS answers' `LinkEpoch`.
+    /// Never pruned: one number per port the table ever had, and a port that leaves and comes
+    /// back must not start again from a count its old answers were kept under.
+    rotations: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
 impl PortGate {
@@ -29,11 +33,18 @@ impl PortGate {
         PortGate {
             activity,
             cuts: Arc::default(),
+            rotations: Arc::default(),
         }
     }
 
     pub fn is_rotating(&self, port_id: i64) -> bool {
         self.activity.is_rotating(port_id)
+    }
+
+    /// How many rotations of the port this gate has seen start.
+    pub fn rotations(&self, port_id: i64) -> u64 {
+        let rotations = self.rotations.lock().unwrap_or_else(|p| p.into_inner());
+        rotations.get(&port_id).copied().unwrap_or(0)
     }
 
     /// The token that ends the port's connections at its next rotation.
@@ -53,6 +64,15 @@ impl PortGate {
             for port in &ports {
                 let now = self.activity.is_rotating(*port);
                 if now && rotating.insert(*port) {
+                    // Counted at the start, so a lookup still in flight from before the
+                    // rotation stores its answer under the old count, where nothing after the
+                    // rotation looks (new connections wait for the rotation to end).
+                    *self
+                        .rotations
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(*port)
+                        .or_default() += 1;
                     if let Some(token) = self.lock().remove(port) {
                         token.cancel();
                     }
