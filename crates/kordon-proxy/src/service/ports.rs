@@ -43,8 +43,7 @@ impl PortGate {
 
     /// How many rotations of the port this gate has seen start.
     pub fn rotations(&self, port_id: i64) -> u64 {
-        let rotations = self.rotations.lock().unwrap_or_else(|p| p.into_inner());
-        rotations.get(&port_id).copied().unwrap_or(0)
+        self.rotation_counts().get(&port_id).copied().unwrap_or(0)
     }
 
     /// The token that ends the port's connections at its next rotation.
@@ -67,12 +66,7 @@ impl PortGate {
                     // Counted at the start, so a lookup still in flight from before the
                     // rotation stores its answer under the old count, where nothing after the
                     // rotation looks (new connections wait for the rotation to end).
-                    *self
-                        .rotations
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .entry(*port)
-                        .or_default() += 1;
+                    *self.rotation_counts().entry(*port).or_default() += 1;
                     if let Some(token) = self.lock().remove(port) {
                         token.cancel();
                     }
@@ -92,5 +86,10 @@ impl PortGate {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
         // A map of tokens has no invariant a panic could break.
         self.cuts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn rotation_counts(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
+        // Nor has a map of counters.
+        self.rotations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
