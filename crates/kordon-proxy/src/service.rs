@@ -20,7 +20,7 @@ use kordon_store::Store;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::egress::{watch_host, HostView, PortActivity};
+use crate::egress::{watch_host, HostView, NameCache, PortActivity, DEFAULT_NAME_CACHE_CAPACITY};
 use crate::guard::TargetGuard;
 use crate::limits::LoginBuckets;
 use crate::stats::PlaneStats;
@@ -44,6 +44,8 @@ pub struct PlaneConfig {
     pub dns_timeout: Duration,
     /// Where names are resolved; `None` is each port's modem (its LAN address, port 53).
     pub dns_server: Option<SocketAddr>,
+    /// How many DNS answers the plane remembers (0: none, every name is asked each time).
+    pub dns_cache_entries: usize,
     /// A relayed connection with no byte either way for this long is closed.
     pub idle_timeout: Option<Duration>,
     /// Destinations the operator allows although the guard would refuse them.
@@ -61,6 +63,7 @@ impl Default for PlaneConfig {
             connect_timeout: Duration::from_secs(10),
             dns_timeout: Duration::from_secs(2),
             dns_server: None,
+            dns_cache_entries: DEFAULT_NAME_CACHE_CAPACITY,
             idle_timeout: Some(Duration::from_secs(600)),
             permitted_networks: Vec::new(),
             admission: Admission::default(),
@@ -76,6 +79,7 @@ pub(crate) struct Plane {
     buckets: LoginBuckets,
     stats: Arc<PlaneStats>,
     ports: PortGate,
+    names: NameCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +124,7 @@ pub async fn run_table(
     tokio::spawn(ports.clone().watch(table.subscribe(), tasks.clone()));
     let plane = Arc::new(Plane {
         guard: TargetGuard::new(config.permitted_networks.clone()),
+        names: NameCache::new(config.dns_cache_entries, stats.name_cache()),
         config,
         host,
         buckets: LoginBuckets::new(),

@@ -170,12 +170,45 @@ pub struct StatsSnapshot {
     pub logins: Vec<(i64, TrafficTotals)>,
 }
 
+/// How the plane's DNS answer cache fares: questions it answered and ones that went to the
+/// wire. In memory only (not part of [`StatsSnapshot`], so not stored).
+#[derive(Debug, Default)]
+pub struct NameCacheCounters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// [`NameCacheCounters`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NameCacheTotals {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl NameCacheCounters {
+    pub fn add_hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn totals(&self) -> NameCacheTotals {
+        NameCacheTotals {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The plane's counters. Outlives the plane's service, so stopping and starting `proxy`
 /// keeps them.
 #[derive(Debug, Default)]
 pub struct PlaneStats {
     profiles: RwLock<HashMap<i64, Arc<ProfileStats>>>,
     logins: RwLock<HashMap<i64, Arc<Traffic>>>,
+    name_cache: Arc<NameCacheCounters>,
 }
 
 impl PlaneStats {
@@ -191,6 +224,11 @@ impl PlaneStats {
     /// The counters of login `id` (made on first use).
     pub fn login(&self, id: i64) -> Arc<Traffic> {
         get_or_make(&self.logins, id)
+    }
+
+    /// The DNS answer cache's hits and misses.
+    pub fn name_cache(&self) -> Arc<NameCacheCounters> {
+        Arc::clone(&self.name_cache)
     }
 
     /// Starts counters from stored totals (before the plane carries traffic).

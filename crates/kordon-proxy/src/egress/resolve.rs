@@ -48,28 +48,80 @@ pub struct DnsPath<'a> {
     pub timeout: Duration,
 }
 
+/// What a resolver said about a name, with the time-to-live it gave (seconds, as on the wire).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The name's addresses. `ttl` is the smallest TTL among the records they came from: the
+    /// address records and the CNAMEs that led to them.
+    Addresses { addresses: Vec<IpAddr>, ttl: u32 },
+    /// The name does not exist or has no address. `ttl` is RFC 2308's negative-caching time
+    /// (the smaller of the SOA record's TTL and its MINIMUM) when the answer carried the
+    /// zone's SOA in its authority section.
+    Absent { absence: Absence, ttl: Option<u32> },
+}
+
+/// Why a name has no address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absence {
+    /// NXDOMAIN.
+    NotFound,
+    /// The name exists but has neither an A nor an AAAA record.
+    NoAddress,
+}
+
+impl Absence {
+    /// The error [`resolve`] reports for `name` in this case.
+    pub fn error(self, name: &str) -> ResolveError {
+        match self {
+            Absence::NotFound => {
+                let shown = fqdn(name).map_or_else(|_| name.to_string(), |fqdn| fqdn.to_utf8());
+                ResolveError::NotFound(shown)
+            }
+            Absence::NoAddress => ResolveError::NoAddress(name.to_string()),
+        }
+    }
+}
+
 /// The addresses of `name`: IPv4 first (mobile links are IPv4 first), IPv6 when the name has
 /// no IPv4 address.
 pub async fn resolve(name: &str, path: &DnsPath<'_>) -> Result<Vec<IpAddr>, ResolveError> {
-    let fqdn = Name::from_ascii(name)
-        .and_then(|n| n.append_domain(&Name::root()))
-        .map_err(|_| ResolveError::BadName(name.to_string()))?;
-    let v4 = lookup(&fqdn, RecordType::A, path).await?;
-    if !v4.is_empty() {
-        return Ok(v4);
+    match resolve_answer(name, path).await? {
+        Answer::Addresses { addresses, .. } => Ok(addresses),
+        Answer::Absent { absence, .. } => Err(absence.error(name)),
     }
-    let v6 = lookup(&fqdn, RecordType::AAAA, path).await?;
-    if v6.is_empty() {
-        return Err(ResolveError::NoAddress(name.to_string()));
-    }
-    Ok(v6)
 }
 
-async fn lookup(
-    name: &Name,
-    kind: RecordType,
-    path: &DnsPath<'_>,
-) -> Result<Vec<IpAddr>, ResolveError> {
+/// Like [`resolve`], with the answer's TTL. `Err` is only for what says nothing about the
+/// name (a bad name, no or unreadable answer, a failing resolver), so never worth keeping.
+pub async fn resolve_answer(name: &str, path: &DnsPath<'_>) -> Result<Answer, ResolveError> {
+    let fqdn = fqdn(name)?;
+    let v4_ttl = match lookup(&fqdn, RecordType::A, path).await? {
+        Answer::Absent {
+            absence: Absence::NoAddress,
+            ttl,
+        } => ttl,
+        found_or_missing => return Ok(found_or_missing),
+    };
+    Ok(match lookup(&fqdn, RecordType::AAAA, path).await? {
+        Answer::Absent {
+            absence: Absence::NoAddress,
+            ttl,
+        } => Answer::Absent {
+            absence: Absence::NoAddress,
+            // Both questions came back empty: the answer holds as long as the shorter one.
+            ttl: [v4_ttl, ttl].into_iter().flatten().min(),
+        },
+        other => other,
+    })
+}
+
+fn fqdn(name: &str) -> Result<Name, ResolveError> {
+    Name::from_ascii(name)
+        .and_then(|n| n.append_domain(&Name::root()))
+        .map_err(|_| ResolveError::BadName(name.to_string()))
+}
+
+async fn lookup(name: &Name, kind: RecordType, path: &DnsPath<'_>) -> Result<Answer, ResolveError> {
     let id: u16 = rand::random();
     let mut query = Message::new(id, MessageType::Query, OpCode::Query);
     query.metadata.recursion_desired = true;
@@ -96,20 +148,44 @@ async fn lookup(
             .map_err(|_| ResolveError::Timeout(path.timeout))??;
         message = check(&bytes, id, name, kind)?;
     }
-    match message.metadata.response_code {
-        ResponseCode::NoError => {}
-        ResponseCode::NXDomain => return Err(ResolveError::NotFound(name.to_utf8())),
+    let absence = match message.metadata.response_code {
+        ResponseCode::NoError => Absence::NoAddress,
+        ResponseCode::NXDomain => Absence::NotFound,
         code => return Err(ResolveError::Failed(code)),
-    }
-    Ok(message
-        .answers
-        .iter()
-        .filter_map(|record| match &record.data {
+    };
+    let mut addresses = Vec::new();
+    let mut ttl: Option<u32> = None;
+    for record in &message.answers {
+        let address = match &record.data {
             RData::A(a) if kind == RecordType::A => Some(IpAddr::V4(a.0)),
             RData::AAAA(aaaa) if kind == RecordType::AAAA => Some(IpAddr::V6(aaaa.0)),
+            RData::CNAME(_) => None,
+            _ => continue,
+        };
+        addresses.extend(address);
+        ttl = Some(ttl.map_or(record.ttl, |least| least.min(record.ttl)));
+    }
+    Ok(match ttl {
+        Some(ttl) if !addresses.is_empty() && absence == Absence::NoAddress => {
+            Answer::Addresses { addresses, ttl }
+        }
+        _ => Answer::Absent {
+            absence,
+            ttl: negative_ttl(&message),
+        },
+    })
+}
+
+/// RFC 2308 section 5: a negative answer lives as long as the smaller of the SOA record's
+/// own TTL and its MINIMUM field.
+fn negative_ttl(message: &Message) -> Option<u32> {
+    message
+        .authorities
+        .iter()
+        .find_map(|record| match &record.data {
+            RData::SOA(soa) => Some(record.ttl.min(soa.minimum)),
             _ => None,
         })
-        .collect())
 }
 
 /// Parses an answer and checks it answers our question (id and question echoed), so a stray

@@ -22,6 +22,10 @@ pub struct PortGate {
     activity: Arc<dyn PortActivity>,
     /// Cancelled when the port starts rotating; replaced by a fresh token right after.
     cuts: Arc<Mutex<HashMap<i64, CancellationToken>>>,
+    /// Rotations seen starting per port, the `rotations` of its DNS answers' `LinkEpoch`.
+    /// Never pruned: one number per port the table ever had, and a port that leaves and comes
+    /// back must not start again from a count its old answers were kept under.
+    rotations: Arc<Mutex<HashMap<i64, u64>>>,
 }
 
 impl PortGate {
@@ -29,11 +33,17 @@ impl PortGate {
         PortGate {
             activity,
             cuts: Arc::default(),
+            rotations: Arc::default(),
         }
     }
 
     pub fn is_rotating(&self, port_id: i64) -> bool {
         self.activity.is_rotating(port_id)
+    }
+
+    /// How many rotations of the port this gate has seen start.
+    pub fn rotations(&self, port_id: i64) -> u64 {
+        self.rotation_counts().get(&port_id).copied().unwrap_or(0)
     }
 
     /// The token that ends the port's connections at its next rotation.
@@ -53,6 +63,10 @@ impl PortGate {
             for port in &ports {
                 let now = self.activity.is_rotating(*port);
                 if now && rotating.insert(*port) {
+                    // Counted at the start, so a lookup still in flight from before the
+                    // rotation stores its answer under the old count, where nothing after the
+                    // rotation looks (new connections wait for the rotation to end).
+                    *self.rotation_counts().entry(*port).or_default() += 1;
                     if let Some(token) = self.lock().remove(port) {
                         token.cancel();
                     }
@@ -72,5 +86,10 @@ impl PortGate {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, CancellationToken>> {
         // A map of tokens has no invariant a panic could break.
         self.cuts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn rotation_counts(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
+        // Nor has a map of counters.
+        self.rotations.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

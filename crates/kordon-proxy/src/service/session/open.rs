@@ -1,6 +1,6 @@
 //! Opening the upstream connection as the profile allows: its target-port and site rules, a
 //! ready port (waiting a bounded time for one that is down or rotating), the name resolved
-//! through the port's modem, every address checked by the guard, and the connection pinned to
+//! through the port's modem (or remembered from an earlier answer on the same link epoch), every address checked by the guard, and the connection pinned to
 //! the port's interface.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use super::refusal::Refusal;
 use super::Client;
-use crate::egress::{connect_through, resolve, DnsPath, Link};
+use crate::egress::{connect_through, DnsPath, Link, LinkEpoch};
 use crate::guard::Forbidden;
 use crate::protocol::{Host, Target};
 use crate::service::Plane;
@@ -57,7 +57,16 @@ pub async fn destinations(
                 server,
                 timeout: client.plane.config.dns_timeout,
             };
-            resolve(name, &path).await.map_err(Refusal::Resolve)?
+            let epoch = LinkEpoch {
+                address: link.ipv4,
+                rotations: client.plane.ports.rotations(client.profile.egress.port_id),
+            };
+            client
+                .plane
+                .names
+                .resolve(name, &path, epoch)
+                .await
+                .map_err(Refusal::Resolve)?
         }
         other => other.ip().into_iter().collect(),
     };
