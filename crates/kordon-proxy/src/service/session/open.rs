@@ -1,7 +1,7 @@
 //! Opening the upstream connection as the profile allows: its target-port and site rules, a
 //! ready port (waiting a bounded time for one that is down or rotating), the name resolved
-//! through the port's modem (or remembered from an earlier answer on the same link epoch), every address checked by the guard, and the connection pinned to
-//! the port's interface.
+//! through the port's modem (or remembered from an earlier answer on the same link epoch),
+//! every address checked by the guard, and the connection pinned to the port's interface.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
