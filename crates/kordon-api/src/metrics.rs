@@ -1,6 +1,7 @@
-//! Prometheus metrics: request counts and latencies per route, and the proxy plane's counters
-//! as last flushed to the store (read at scrape time), served at `GET /metrics` to allowed
-//! networks (loopback by default) or to any caller with a valid API key.
+//! Prometheus metrics: request counts and latencies per route, the proxy plane's counters as
+//! last flushed to the store (read at scrape time), and counters planes keep only in memory
+//! ([`LiveCounters`], read at scrape time too), served at `GET /metrics` to allowed networks
+//! (loopback by default) or to any caller with a valid API key.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -100,12 +101,13 @@ impl Metrics {
             .observe(seconds);
     }
 
-    /// The registry and the proxy counters in the OpenMetrics text format.
-    pub fn render(&self, proxy_counters: CounterListing) -> String {
-        // The counters live in the store, not in this registry: a registry made per scrape
-        // holds them, encoded after the request metrics and before the one `# EOF`.
+    /// The registry, the proxy counters and the live counters in the OpenMetrics text format.
+    pub fn render(&self, proxy_counters: CounterListing, live: Vec<LiveCounter>) -> String {
+        // These counters live in the store or in a plane, not in this registry: a registry made
+        // per scrape holds them, encoded after the request metrics and before the one `# EOF`.
         let mut scrape = Registry::with_prefix("kordon");
         scrape.register_collector(Box::new(ProxyCountersCollector(proxy_counters)));
+        scrape.register_collector(Box::new(LiveCountersCollector(live)));
         let mut out = String::new();
         let encoded = encode_registry(&mut out, &self.registry)
             .and_then(|()| encode_registry(&mut out, &scrape))
@@ -167,6 +169,36 @@ fn encode_family<'a, const N: usize>(
         }
     }
     Ok(())
+}
+
+/// One counter a plane keeps in memory rather than in the store: shown as
+/// `kordon_<name>_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveCounter {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub value: u64,
+}
+
+/// A source of in-memory counters, read at every scrape. The API cannot know the planes'
+/// types, so the binary adapts a plane's counters to this.
+pub trait LiveCounters: Send + Sync {
+    fn read(&self) -> Vec<LiveCounter>;
+}
+
+/// The live counters of one scrape.
+#[derive(Debug)]
+struct LiveCountersCollector(Vec<LiveCounter>);
+
+impl Collector for LiveCountersCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for counter in &self.0 {
+            encoder
+                .encode_descriptor(counter.name, counter.help, None, MetricType::Counter)?
+                .encode_counter::<NoLabelSet, u64, u64>(&counter.value, None)?;
+        }
+        Ok(())
+    }
 }
 
 /// The proxy plane's counters of one scrape, as Prometheus families.
@@ -328,7 +360,14 @@ async fn render(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(proxy_counters),
+        state.metrics.render(
+            proxy_counters,
+            state
+                .live_counters
+                .iter()
+                .flat_map(|source| source.read())
+                .collect(),
+        ),
     )
         .into_response()
 }
@@ -354,5 +393,29 @@ mod tests {
             out.contains(r#"proxy_login_connections_total{login="a\"b\\c\nd"} 0"#),
             "{out}"
         );
+    }
+
+    #[test]
+    fn live_counters_are_counters_before_the_end_marker() {
+        let live = vec![
+            LiveCounter {
+                name: "proxy_dns_cache_hits",
+                help: "Answered from the cache",
+                value: 3,
+            },
+            LiveCounter {
+                name: "proxy_dns_cache_misses",
+                help: "Asked on the wire",
+                value: 1,
+            },
+        ];
+        let text = Metrics::new().render(CounterListing::default(), live);
+        assert!(
+            text.contains("# TYPE kordon_proxy_dns_cache_hits counter\n")
+                && text.contains("\nkordon_proxy_dns_cache_hits_total 3\n")
+                && text.contains("\nkordon_proxy_dns_cache_misses_total 1\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

@@ -10,7 +10,7 @@ use kordon_supervisor::Supervisor;
 
 use crate::ipfilter::admission::ClientAdmission;
 use crate::ipfilter::IpFilterApi;
-use crate::metrics::Metrics;
+use crate::metrics::{LiveCounters, Metrics};
 use crate::rotation::PortRotation;
 
 /// API settings that come from kordon's configuration.
@@ -57,6 +57,8 @@ pub struct AppState {
     pub ipfilter: IpFilterApi,
     /// The in-process ip filter for the API's clients, when the ipfilter plane runs.
     pub admission: Option<Arc<dyn ClientAdmission>>,
+    /// Counters planes keep in memory, shown by `/metrics`.
+    pub live_counters: Vec<Arc<dyn LiveCounters>>,
 }
 
 impl AppState {
@@ -70,7 +72,14 @@ impl AppState {
             rotation: None,
             ipfilter: IpFilterApi::default(),
             admission: None,
+            live_counters: Vec::new(),
         }
+    }
+
+    /// The state with `source`'s counters shown by `/metrics` too.
+    pub fn with_live_counters(mut self, source: Arc<dyn LiveCounters>) -> Self {
+        self.live_counters.push(source);
+        self
     }
 
     /// The state with IP rotation handled by `rotation`.

@@ -122,6 +122,27 @@ fn unsigned(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// The proxy plane's DNS answer cache counters, for `/metrics`.
+pub struct NameCacheMetrics(pub std::sync::Arc<kordon_proxy::stats::NameCacheCounters>);
+
+impl kordon_api::metrics::LiveCounters for NameCacheMetrics {
+    fn read(&self) -> Vec<kordon_api::metrics::LiveCounter> {
+        let totals = self.0.totals();
+        vec![
+            kordon_api::metrics::LiveCounter {
+                name: "proxy_dns_cache_hits",
+                help: "Names of proxied connections answered from the proxy plane's DNS cache",
+                value: totals.hits,
+            },
+            kordon_api::metrics::LiveCounter {
+                name: "proxy_dns_cache_misses",
+                help: "Names of proxied connections asked of the port's DNS server",
+                value: totals.misses,
+            },
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

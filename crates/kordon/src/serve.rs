@@ -73,7 +73,10 @@ pub async fn run(settings: Settings) -> Result<()> {
         metrics_allow: settings.metrics_allow.clone(),
     };
     let state = AppState::new(store.clone(), supervisor.clone(), config)
-        .with_rotation(Arc::new(RotationBridge::new(rotator)));
+        .with_rotation(Arc::new(RotationBridge::new(rotator)))
+        .with_live_counters(Arc::new(crate::proxy_counters::NameCacheMetrics(
+            proxy_stats.name_cache(),
+        )));
     let state = crate::ipfilter_plane::attach(state, &settings, ip_admission).await?;
     kordon_api::serve(listener, state, shutdown_signal())
         .await

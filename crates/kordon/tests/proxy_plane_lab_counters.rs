@@ -1,6 +1,6 @@
 //! The proxy plane's counters in the namespace lab (needs root): exact traffic moved by a
 //! real client (PySocks) shows, per profile and per login, in `GET /api/proxy/stats` and in
-//! `/metrics` read from inside the farm.
+//! `/metrics` read from inside the farm, with the DNS answer cache's hits and misses.
 
 mod lab_support;
 mod proxy_support;
@@ -131,4 +131,20 @@ async fn traffic_and_refusals_are_counted_per_profile_and_login() {
         &[("login", "metered")],
     );
     assert_eq!(connections, Some(2.0));
+
+    // A name asked for twice through the port: the modem's resolver is asked once and the
+    // plane's answer cache serves the second (the lab zone's TTL is 300 s).
+    let cache = |text: &str, family: &str| metric(text, family, &[]).expect(family);
+    let hits = "kordon_proxy_dns_cache_hits_total";
+    let misses = "kordon_proxy_dns_cache_misses_total";
+    let before = (cache(&text, hits), cache(&text, misses));
+    let named = ["--socks5-hostname", "metered:metered-pw@127.0.0.1:31401"];
+    for _ in 0..2 {
+        assert!(fetch(ns, &named, "http://echo.kordon.test/")
+            .await
+            .is_some());
+    }
+    let text = metrics(ns).await;
+    let after = (cache(&text, hits), cache(&text, misses));
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1.0, 1.0));
 }
