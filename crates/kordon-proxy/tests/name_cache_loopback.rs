@@ -1,7 +1,8 @@
 //! The plane's DNS answer cache against real DNS servers on loopback that count the questions
 //! they receive: an answer is asked once and served from memory until its TTL runs out;
 //! NXDOMAIN is kept for the SOA's negative time; TTL 0, server failures and silence are never
-//! kept; another server or another link epoch asks again. Then the running plane: SOCKS5
+//! kept; another server or another link epoch asks again; lookups at the same moment share
+//! one question, and a cancelled asker hands it over. Then the running plane: SOCKS5
 //! clients (curl) naming a host share one question until the port rotates. The questions
 //! leave through `lo` (`SO_BINDTODEVICE`, as through a port's interface), which needs root.
 
@@ -42,6 +43,8 @@ fn needs_root() -> bool {
 const SHORT_LIVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 const LONG_LIVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 8);
 const V6_ONLY: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 9);
+/// How long the server takes to answer `slow.test.` (well within [`patient_path`]'s timeout).
+const SLOW_ANSWER: Duration = Duration::from_millis(300);
 /// The negative time the `test.` zone's SOA gives (its MINIMUM; the record's TTL is longer).
 const NEGATIVE_SECS: u32 = 2;
 
@@ -60,6 +63,7 @@ impl CountingServer {
             questions: Arc::default(),
         };
         let questions = Arc::clone(&server.questions);
+        let socket = Arc::new(socket);
         tokio::spawn(async move {
             let mut buf = vec![0u8; 4096];
             while let Ok((len, peer)) = socket.recv_from(&mut buf).await {
@@ -75,8 +79,20 @@ impl CountingServer {
                     .unwrap()
                     .entry((name.clone(), question.query_type()))
                     .or_default() += 1;
-                if let Some(reply) = answer(&query, &name, question.query_type()) {
-                    let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+                let Some(reply) = answer(&query, &name, question.query_type()) else {
+                    continue;
+                };
+                let reply = reply.to_vec().unwrap();
+                if name == "slow.test." {
+                    // Answered later, from its own task, so questions asked meanwhile
+                    // (by other callers) would reach the server.
+                    let socket = Arc::clone(&socket);
+                    tokio::spawn(async move {
+                        tokio::time::sleep(SLOW_ANSWER).await;
+                        let _ = socket.send_to(&reply, peer).await;
+                    });
+                } else {
+                    let _ = socket.send_to(&reply, peer).await;
                 }
             }
         });
@@ -103,7 +119,7 @@ fn answer(query: &Message, name: &str, kind: RecordType) -> Option<Message> {
         ("short.test.", RecordType::A) => {
             reply.add_answer(record(1, RData::A(A(SHORT_LIVED))));
         }
-        ("long.test.", RecordType::A) => {
+        ("long.test." | "slow.test.", RecordType::A) => {
             reply.add_answer(record(3_600, RData::A(A(LONG_LIVED))));
         }
         ("service.test.", RecordType::A) => {
@@ -153,6 +169,14 @@ fn path(server: SocketAddr) -> DnsPath<'static> {
     }
 }
 
+/// A path whose timeout leaves the slow answer a wide margin on a busy machine.
+fn patient_path(server: SocketAddr) -> DnsPath<'static> {
+    DnsPath {
+        timeout: Duration::from_secs(3),
+        ..path(server)
+    }
+}
+
 const EPOCH: LinkEpoch = LinkEpoch {
     address: Some(Ipv4Addr::LOCALHOST),
     rotations: 0,
@@ -189,6 +213,69 @@ async fn an_answer_is_asked_once_and_again_after_its_ttl() {
         "TTL 1 s ran out"
     );
     assert_eq!(counters.totals(), NameCacheTotals { hits: 3, misses: 2 });
+}
+
+/// Ten lookups of `name` at the same moment.
+async fn burst(
+    cache: &NameCache,
+    name: &str,
+    path: &DnsPath<'_>,
+) -> Vec<Result<Vec<IpAddr>, ResolveError>> {
+    futures_util::future::join_all((0..10).map(|_| cache.resolve(name, path, EPOCH))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_at_the_same_moment_share_one_question() {
+    if needs_root() {
+        return;
+    }
+    let server = CountingServer::start().await;
+    let (cache, counters) = cache();
+    let path = path(server.address);
+    let patient = patient_path(server.address);
+    for answer in burst(&cache, "slow.test", &patient).await {
+        assert_eq!(answer.unwrap(), vec![IpAddr::V4(LONG_LIVED)]);
+    }
+    assert_eq!(server.asked("slow.test", RecordType::A), 1);
+    assert_eq!(counters.totals(), NameCacheTotals { hits: 9, misses: 1 });
+    // A question that times out is shared too (two attempts), and its error reaches every
+    // caller; it is not kept, so the next lookup asks again.
+    for answer in burst(&cache, "silent.test", &path).await {
+        assert!(
+            matches!(answer, Err(ResolveError::Timeout(_))),
+            "{answer:?}"
+        );
+    }
+    assert_eq!(server.asked("silent.test", RecordType::A), 2);
+    cache
+        .resolve("silent.test", &path, EPOCH)
+        .await
+        .unwrap_err();
+    assert_eq!(server.asked("silent.test", RecordType::A), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_lookup_asks_itself_when_the_asking_one_is_cancelled() {
+    if needs_root() {
+        return;
+    }
+    let server = CountingServer::start().await;
+    let (cache, _) = cache();
+    let cache = Arc::new(cache);
+    let lookup = |cache: Arc<NameCache>| async move {
+        cache
+            .resolve("slow.test", &patient_path(server.address), EPOCH)
+            .await
+    };
+    let asking = tokio::spawn(lookup(Arc::clone(&cache)));
+    tokio::time::sleep(SLOW_ANSWER / 3).await;
+    let waiting = tokio::spawn(lookup(Arc::clone(&cache)));
+    tokio::time::sleep(SLOW_ANSWER / 3).await;
+    // The client of the first connection went away while its question was out.
+    asking.abort();
+    let answer = waiting.await.unwrap();
+    assert_eq!(answer.unwrap(), vec![IpAddr::V4(LONG_LIVED)]);
+    assert_eq!(server.asked("slow.test", RecordType::A), 2);
 }
 
 #[tokio::test]

@@ -7,6 +7,10 @@
 //! before it are never served after it. Positive answers live for their TTL clamped to
 //! [`MIN_TTL`, `MAX_TTL`]; negative ones (NXDOMAIN, no address) at most [`MAX_NEGATIVE_TTL`];
 //! timeouts and transport errors are never kept. At most `capacity` entries are held.
+//!
+//! Lookups of one key at the same moment share one question: a client that opens fifty
+//! connections to a host at once (a scraper's burst) costs the link one DNS round trip, not
+//! fifty.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -189,11 +193,17 @@ impl Entries {
     }
 }
 
+/// One question on the wire and, once it is answered, what every caller waiting on it gets.
+/// Errors are shared behind an `Arc` because `ResolveError` holds an `io::Error`.
+type Flight = tokio::sync::OnceCell<Result<Remembered, Arc<ResolveError>>>;
+
 /// The plane's DNS answers, shared by every session (any worker thread).
 #[derive(Debug)]
 pub struct NameCache {
     /// Held only for map operations, never across an await.
     entries: Mutex<Entries>,
+    /// Questions on the wire now, by key; held only for map operations too.
+    flights: Mutex<HashMap<CacheKey, Arc<Flight>>>,
     capacity: usize,
     counters: Arc<NameCacheCounters>,
 }
@@ -203,13 +213,15 @@ impl NameCache {
     pub fn new(capacity: usize, counters: Arc<NameCacheCounters>) -> NameCache {
         NameCache {
             entries: Mutex::default(),
+            flights: Mutex::default(),
             capacity,
             counters,
         }
     }
 
     /// The addresses of `name` through `path`, as [`super::resolve`] answers them, from
-    /// memory when an answer learned on the same link epoch is still fresh.
+    /// memory when an answer learned on the same link epoch is still fresh, or from the
+    /// question another connection is asking right now.
     pub async fn resolve(
         &self,
         name: &str,
@@ -221,12 +233,48 @@ impl NameCache {
             self.counters.add_hit();
             return remembered.into_result(name);
         }
-        self.counters.add_miss();
-        let (remembered, life) = keep(resolve_answer(name, path).await?);
-        if let Some(life) = life {
-            self.store(key, remembered.clone(), life, Instant::now());
+        let flight = Arc::clone(lock(&self.flights).entry(key.clone()).or_default());
+        let mut asked = false;
+        let outcome = flight
+            .get_or_init(|| {
+                // Only the caller whose question goes out gets here; if it is cancelled,
+                // the next waiting caller asks instead.
+                asked = true;
+                self.ask(&key, name, path)
+            })
+            .await;
+        {
+            let mut flights = lock(&self.flights);
+            if flights
+                .get(&key)
+                .is_some_and(|now| Arc::ptr_eq(now, &flight))
+            {
+                flights.remove(&key);
+            }
         }
-        remembered.into_result(name)
+        if asked {
+            self.counters.add_miss();
+        } else {
+            self.counters.add_hit();
+        }
+        match outcome {
+            Ok(remembered) => remembered.clone().into_result(name),
+            Err(error) => Err(error.duplicate()),
+        }
+    }
+
+    /// Asks the wire and keeps the answer if it may be kept.
+    async fn ask(
+        &self,
+        key: &CacheKey,
+        name: &str,
+        path: &DnsPath<'_>,
+    ) -> Result<Remembered, Arc<ResolveError>> {
+        let (remembered, life) = keep(resolve_answer(name, path).await.map_err(Arc::new)?);
+        if let Some(life) = life {
+            self.store(key.clone(), remembered.clone(), life, Instant::now());
+        }
+        Ok(remembered)
     }
 
     /// Entries held now (expired ones included until they are dropped).
@@ -247,12 +295,16 @@ impl NameCache {
     }
 
     fn lock(&self) -> MutexGuard<'_, Entries> {
-        // Every change to the map and its index completes without a call that could panic
-        // half-way, so a poisoned lock still guards a consistent pair.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.entries)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every change to the maps completes without a call that could panic half-way, so a
+    // poisoned lock still guards a consistent state.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -39,6 +39,24 @@ pub enum ResolveError {
     Malformed(String),
 }
 
+impl ResolveError {
+    /// The same error for another caller that waited on the same question (an `io::Error`
+    /// cannot be cloned, so its kind and text are carried over).
+    pub fn duplicate(&self) -> ResolveError {
+        match self {
+            ResolveError::BadName(name) => ResolveError::BadName(name.clone()),
+            ResolveError::NotFound(name) => ResolveError::NotFound(name.clone()),
+            ResolveError::NoAddress(name) => ResolveError::NoAddress(name.clone()),
+            ResolveError::Failed(code) => ResolveError::Failed(*code),
+            ResolveError::Timeout(after) => ResolveError::Timeout(*after),
+            ResolveError::Io(error) => {
+                ResolveError::Io(io::Error::new(error.kind(), error.to_string()))
+            }
+            ResolveError::Malformed(why) => ResolveError::Malformed(why.clone()),
+        }
+    }
+}
+
 /// Where and how a port resolves names.
 #[derive(Debug, Clone)]
 pub struct DnsPath<'a> {
