@@ -3,7 +3,7 @@
 
 use super::lanes::{self, LaneId};
 use super::machine_facts::MachineFacts;
-use super::results::{BulkCase, KordonState, Results};
+use super::results::{BulkCase, BulkFigures, KordonState, Results};
 use super::section;
 use super::table::Table;
 use super::targets::{self, ratio_text};
@@ -59,6 +59,9 @@ fn cost_text(cost: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// How one bulk figure of a lane reads in its cell.
+type BulkCell = fn(&BulkFigures) -> String;
+
 fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
     let bytes_mib = results.shape.bulk_bytes as f64 / (MIB * MIB);
     let title = format!(
@@ -71,22 +74,29 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         if streams == 1 { "" } else { ", split evenly" },
         results.shape.rounds,
     );
+    // One group of columns per figure, a column per case in each.
+    let groups: [(&str, BulkCell); 3] = [
+        ("MB/s", |figures| {
+            format!("{:.0}", figures.throughput.megabytes_per_second())
+        }),
+        ("CPU s/GiB", |figures| {
+            cost_text(figures.proxy_cpu_seconds_per_gib, 2)
+        }),
+        ("machine busy", |figures| {
+            figures
+                .machine_busy
+                .map(|share| format!("{:.0}%", share * 100.0))
+                .unwrap_or_else(|| "—".to_owned())
+        }),
+    ];
     let mut header = vec!["lane".to_owned()];
-    header.extend(
-        cases
-            .iter()
-            .map(|case| format!("{} MB/s", case.direction.label())),
-    );
-    header.extend(
-        cases
-            .iter()
-            .map(|case| format!("{} CPU s/GiB", case.direction.label())),
-    );
-    header.extend(
-        cases
-            .iter()
-            .map(|case| format!("{} machine busy", case.direction.label())),
-    );
+    for (unit, _) in groups {
+        header.extend(
+            cases
+                .iter()
+                .map(|case| format!("{} {unit}", case.direction.label())),
+        );
+    }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::new(title, &header);
     let columns = header.len();
@@ -97,23 +107,12 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
             continue;
         }
         let mut row = vec![lane.label().to_owned()];
-        for case in cases {
-            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
-                format!("{:.0}", figures.throughput.megabytes_per_second())
-            }));
-        }
-        for case in cases {
-            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
-                cost_text(figures.proxy_cpu_seconds_per_gib, 2)
-            }));
-        }
-        for case in cases {
-            row.push(case.lanes.cell(lane, &results.kordon, |figures| {
-                figures
-                    .machine_busy
-                    .map(|share| format!("{:.0}%", share * 100.0))
-                    .unwrap_or_else(|| "—".to_owned())
-            }));
+        for (_, show) in groups {
+            row.extend(
+                cases
+                    .iter()
+                    .map(|case| case.lanes.cell(lane, &results.kordon, show)),
+            );
         }
         table.row(row);
     }
