@@ -23,7 +23,7 @@ use kordon_proxy::egress::{DnsPath, LinkEpoch, NameCache, PortActivity, ResolveE
 use kordon_proxy::service::{run, PlaneConfig};
 use kordon_proxy::stats::{NameCacheCounters, NameCacheTotals, PlaneStats};
 use kordon_store::proxies::ProxyFields;
-use table_support::{strong_http, Farm};
+use table_support::{free_port, strong_http, Farm};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio_util::sync::CancellationToken;
@@ -423,14 +423,6 @@ async fn http_service() -> u16 {
         }
     });
     port
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_listening(port: u16) {

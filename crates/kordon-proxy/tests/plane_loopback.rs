@@ -16,7 +16,7 @@ use kordon_proxy::egress::NoActivity;
 use kordon_proxy::service::{run, PlaneConfig};
 use kordon_proxy::stats::{PlaneStats, RefusalKind};
 use kordon_store::Scope;
-use table_support::{strong_http, Farm};
+use table_support::{free_port, strong_http, Farm};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -81,14 +81,6 @@ async fn http_service() -> SocketAddr {
         }
     });
     address
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 struct Running {

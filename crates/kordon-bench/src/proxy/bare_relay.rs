@@ -18,6 +18,7 @@ use anyhow::{bail, Context, Result};
 
 use super::lanes::free_port;
 use super::process::ProxyProcess;
+use super::socks5::{ATYP_IPV4, CONNECT, NO_ACCEPTABLE_METHOD, NO_AUTH, VERSION};
 
 /// The argument that makes the bench binary serve as the bare relay:
 /// `proxy-bench --serve-bare-relay LISTEN TARGET...`.
@@ -26,11 +27,6 @@ pub const SUBCOMMAND: &str = "--serve-bare-relay";
 /// Bytes per read and write.
 const COPY_BUFFER: usize = 1 << 20;
 
-const SOCKS_VERSION: u8 = 5;
-const NO_AUTHENTICATION: u8 = 0x00;
-const NO_ACCEPTABLE_METHOD: u8 = 0xff;
-const CONNECT: u8 = 0x01;
-const IPV4: u8 = 0x01;
 const SUCCEEDED: u8 = 0x00;
 const NOT_ALLOWED: u8 = 0x02;
 const COMMAND_NOT_SUPPORTED: u8 = 0x07;
@@ -93,15 +89,15 @@ fn session(mut client: TcpStream, targets: &[SocketAddr]) -> Result<()> {
     client.read_exact(&mut greeting)?;
     let mut methods = vec![0u8; usize::from(greeting[1])];
     client.read_exact(&mut methods)?;
-    if greeting[0] != SOCKS_VERSION || !methods.contains(&NO_AUTHENTICATION) {
-        client.write_all(&[SOCKS_VERSION, NO_ACCEPTABLE_METHOD])?;
+    if greeting[0] != VERSION || !methods.contains(&NO_AUTH) {
+        client.write_all(&[VERSION, NO_ACCEPTABLE_METHOD])?;
         bail!("greeting without SOCKS5's no-authentication method");
     }
-    client.write_all(&[SOCKS_VERSION, NO_AUTHENTICATION])?;
+    client.write_all(&[VERSION, NO_AUTH])?;
     // VER CMD RSV ATYP, then an IPv4 address and a port: the only request this relay takes.
     let mut request = [0u8; 10];
     client.read_exact(&mut request)?;
-    if request[0] != SOCKS_VERSION || request[1] != CONNECT || request[3] != IPV4 {
+    if request[0] != VERSION || request[1] != CONNECT || request[3] != ATYP_IPV4 {
         client.write_all(&reply(COMMAND_NOT_SUPPORTED, None))?;
         bail!("only CONNECT to an IPv4 address is served");
     }
@@ -131,7 +127,7 @@ fn reply(code: u8, bound: Option<SocketAddr>) -> [u8; 10] {
         Some(SocketAddr::V4(bound)) => (bound.ip().octets(), bound.port()),
         _ => ([0; 4], 0),
     };
-    let mut reply = [SOCKS_VERSION, code, 0, IPV4, 0, 0, 0, 0, 0, 0];
+    let mut reply = [VERSION, code, 0, ATYP_IPV4, 0, 0, 0, 0, 0, 0];
     reply[4..8].copy_from_slice(&ip);
     reply[8..].copy_from_slice(&port.to_be_bytes());
     reply

@@ -7,13 +7,14 @@ use anyhow::{bail, Result};
 
 use super::client::Credentials;
 
-const VERSION: u8 = 5;
-const NO_AUTH: u8 = 0x00;
+// Shared with the bare relay, the server side.
+pub const VERSION: u8 = 5;
+pub const NO_AUTH: u8 = 0x00;
 const LOGIN: u8 = 0x02;
-const NO_ACCEPTABLE_METHOD: u8 = 0xff;
+pub const NO_ACCEPTABLE_METHOD: u8 = 0xff;
 const LOGIN_VERSION: u8 = 1;
-const CONNECT: u8 = 1;
-const ATYP_IPV4: u8 = 1;
+pub const CONNECT: u8 = 1;
+pub const ATYP_IPV4: u8 = 1;
 const ATYP_DOMAIN: u8 = 3;
 const ATYP_IPV6: u8 = 4;
 

@@ -1,5 +1,5 @@
 //! A store in a temporary directory with the objects the table tests build on, all created
-//! through the store's own methods.
+//! through the store's own methods; and a free loopback port.
 
 #![allow(dead_code)]
 
@@ -125,4 +125,13 @@ pub fn strong_http(port_id: i64, listen_port: i64, login_id: i64) -> ProxyFields
         allow_ids: Vec::new(),
         target_ports: Vec::new(),
     }
+}
+
+/// A loopback port free now (for a listener the test starts next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
