@@ -23,22 +23,10 @@ use kordon_proxy::egress::{DnsPath, LinkEpoch, NameCache, PortActivity, ResolveE
 use kordon_proxy::service::{run, PlaneConfig};
 use kordon_proxy::stats::{NameCacheCounters, NameCacheTotals, PlaneStats};
 use kordon_store::proxies::ProxyFields;
-use table_support::{free_port, strong_http, Farm};
+use table_support::{free_port, needs_root, strong_http, Farm};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio_util::sync::CancellationToken;
-
-fn needs_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return false;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "needs root (CI=true makes this a failure)"
-    );
-    eprintln!("skipped: needs root");
-    true
-}
 
 const SHORT_LIVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 7);
 const LONG_LIVED: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 8);

@@ -16,22 +16,10 @@ use kordon_proxy::egress::NoActivity;
 use kordon_proxy::service::{run, PlaneConfig};
 use kordon_proxy::stats::{PlaneStats, RefusalKind};
 use kordon_store::Scope;
-use table_support::{free_port, strong_http, Farm};
+use table_support::{free_port, needs_root, strong_http, Farm};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
-
-fn needs_root() -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return false;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "needs root (CI=true makes this a failure)"
-    );
-    eprintln!("skipped: needs root");
-    true
-}
 
 /// A loopback service answering each connection with `hello <client address>\n` and then
 /// echoing what it reads.

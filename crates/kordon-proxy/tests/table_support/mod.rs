@@ -1,5 +1,5 @@
 //! A store in a temporary directory with the objects the table tests build on, all created
-//! through the store's own methods; and a free loopback port.
+//! through the store's own methods; a free loopback port; the root check of the loopback tests.
 
 #![allow(dead_code)]
 
@@ -134,4 +134,18 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Whether the test must stop for want of root (`SO_BINDTODEVICE`): it says "skipped: needs
+/// root", and with `CI=true` fails instead.
+pub fn needs_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return false;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "needs root (CI=true makes this a failure)"
+    );
+    eprintln!("skipped: needs root");
+    true
 }
