@@ -12,8 +12,5 @@ mod resolve;
 pub use activity::{NoActivity, PortActivity};
 pub use connect::{connect_through, udp_through};
 pub use host_view::{watch_host, HostView, Link, REFRESH};
-pub use name_cache::{
-    LinkEpoch, NameCache, DEFAULT_CAPACITY as DEFAULT_NAME_CACHE_CAPACITY, MAX_NEGATIVE_TTL,
-    MAX_TTL, MIN_TTL,
-};
-pub use resolve::{resolve, resolve_answer, Absence, Answer, DnsPath, ResolveError};
+pub use name_cache::{LinkEpoch, NameCache, DEFAULT_CAPACITY as DEFAULT_NAME_CACHE_CAPACITY};
+pub use resolve::{DnsPath, ResolveError};

@@ -219,7 +219,7 @@ impl NameCache {
         }
     }
 
-    /// The addresses of `name` through `path`, as [`super::resolve`] answers them, from
+    /// The addresses of `name` through `path`, as the port's resolver answers them, from
     /// memory when an answer learned on the same link epoch is still fresh, or from the
     /// question another connection is asking right now.
     pub async fn resolve(

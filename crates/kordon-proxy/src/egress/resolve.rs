@@ -88,7 +88,7 @@ pub enum Absence {
 }
 
 impl Absence {
-    /// The error [`resolve`] reports for `name` in this case.
+    /// The error a lookup of `name` reports in this case.
     pub fn error(self, name: &str) -> ResolveError {
         match self {
             Absence::NotFound => {
@@ -100,17 +100,10 @@ impl Absence {
     }
 }
 
-/// The addresses of `name`: IPv4 first (mobile links are IPv4 first), IPv6 when the name has
-/// no IPv4 address.
-pub async fn resolve(name: &str, path: &DnsPath<'_>) -> Result<Vec<IpAddr>, ResolveError> {
-    match resolve_answer(name, path).await? {
-        Answer::Addresses { addresses, .. } => Ok(addresses),
-        Answer::Absent { absence, .. } => Err(absence.error(name)),
-    }
-}
-
-/// Like [`resolve`], with the answer's TTL. `Err` is only for what says nothing about the
-/// name (a bad name, no or unreadable answer, a failing resolver), so never worth keeping.
+/// What the port's resolver says of `name`, with the answer's TTL: its IPv4 addresses (mobile
+/// links are IPv4 first), its IPv6 ones when it has no IPv4 address, or why it has none. `Err`
+/// is only for what says nothing about the name (a bad name, no or unreadable answer, a
+/// failing resolver), so never worth keeping.
 pub async fn resolve_answer(name: &str, path: &DnsPath<'_>) -> Result<Answer, ResolveError> {
     let fqdn = fqdn(name)?;
     let v4_ttl = match lookup(&fqdn, RecordType::A, path).await? {
