@@ -116,9 +116,9 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         }
         table.row(row);
     }
-    for (kordon, peer) in RATIOS {
-        let label = format!("ratio {} ÷ {}", short(kordon), short(peer));
-        if !ran(kordon) {
+    for (lane, peer) in RATIOS {
+        let label = format!("ratio {} ÷ {}", short(lane), short(peer));
+        if !ran(lane) {
             table.row(unmeasured_row(results, label, columns));
             continue;
         }
@@ -126,14 +126,14 @@ fn bulk_table(results: &Results, streams: usize, cases: &[&BulkCase]) -> Table {
         for case in cases {
             row.push(ratio_cell(
                 results,
-                case.megabytes_per_second(kordon),
+                case.megabytes_per_second(lane),
                 case.megabytes_per_second(peer),
             ));
         }
         for case in cases {
             row.push(ratio_cell(
                 results,
-                case.proxy_cpu_seconds_per_gib(kordon),
+                case.proxy_cpu_seconds_per_gib(lane),
                 case.proxy_cpu_seconds_per_gib(peer),
             ));
         }
